@@ -1,0 +1,137 @@
+# SPDX-License-Identifier: MIT
+# etmem - build, test, bench, demo, install. Plain GNU make; no generated files.
+#
+#   make                 build lib/ and every tool into build/
+#   make SAN=1           the same with ASan+UBSan, into build-san/
+#   make test            deps + build + unit (plain and sanitized) + bats + fuzz + vm
+#   make deps            install the Debian packages the build and tests need
+#   make fuzz            build the libFuzzer targets (clang) into build-fuzz/
+#   make bench | demo | vmtest | install PREFIX=/usr/local DESTDIR=
+
+PREFIX  ?= /usr/local
+BINDIR  ?= $(PREFIX)/bin
+LIBEXECDIR ?= $(PREFIX)/libexec/etmem
+MANDIR  ?= $(PREFIX)/share/man
+SYSCONFDIR ?= /etc
+DESTDIR ?=
+
+CC      ?= cc
+CFLAGS  ?= -O2 -g
+WARN    := -std=c11 -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes
+CPPFLAGS += -D_GNU_SOURCE -Iinclude -Ilib
+LDLIBS  := -Wl,--as-needed -lyaml -levent -lnuma -lpfm -ldl -lm -lpthread
+
+ifeq ($(SAN),1)
+B       := build-san
+CFLAGS  += -O1 -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
+LDFLAGS += -fsanitize=address,undefined
+else
+B       := build
+endif
+
+# A tool is a top-level folder with a main.c; its other .c files are its core.
+TOOLS     := $(patsubst %/main.c,%,$(wildcard */main.c))
+LIB_SRC   := $(wildcard lib/*.c)
+LIB_OBJ   := $(LIB_SRC:%.c=$(B)/obj/%.o)
+LIBETMEM  := $(B)/libetmem.a
+BINS      := $(TOOLS:%=$(B)/bin/%)
+UNIT_SRC  := $(wildcard tests/unit/test-*.c)
+UNIT_BINS := $(UNIT_SRC:tests/unit/%.c=$(B)/tests/%)
+HELPER_SRC := $(wildcard tests/helpers/*.c)
+HELPER_BINS := $(HELPER_SRC:tests/helpers/%.c=$(B)/tests/%)
+BENCH_SRC := $(wildcard bench/*.c)
+BENCH_BINS := $(BENCH_SRC:bench/%.c=$(B)/bench/%)
+FUZZ_SRC  := $(wildcard tests/fuzz/*.c)
+
+tool_src   = $(wildcard $(1)/*.c)
+tool_core  = $(filter-out $(B)/obj/$(1)/main.o,$(patsubst %.c,$(B)/obj/%.o,$(call tool_src,$(1))))
+TOOL_LIBS := $(TOOLS:%=$(B)/obj/%/libtool.a)
+
+.PHONY: all deps test unit bats fuzz fuzz-run bench demo vmtest install clean accuracy
+ETMEMD    := $(if $(filter etmemd-supervisor,$(TOOLS)),$(B)/bin/etmemd)
+all: $(BINS) $(ETMEMD) $(UNIT_BINS) $(HELPER_BINS) $(BENCH_BINS)
+
+$(B)/obj/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) $(WARN) $(CFLAGS) -MMD -MP -c -o $@ $<
+
+$(LIBETMEM): $(LIB_OBJ)
+	@rm -f $@
+	$(AR) rcs $@ $^
+
+define TOOL_RULES
+$(B)/obj/$(1)/libtool.a: $(call tool_core,$(1))
+	@rm -f $$@
+	$$(AR) rcs $$@ $$^
+$(B)/bin/$(1): $(B)/obj/$(1)/main.o $(B)/obj/$(1)/libtool.a $(LIBETMEM)
+	@mkdir -p $$(dir $$@)
+	$$(CC) $$(LDFLAGS) -o $$@ $$^ $$(LDLIBS)
+endef
+$(foreach t,$(TOOLS),$(eval $(call TOOL_RULES,$(t))))
+
+# etmemd is the supervisor under the original's name.
+$(B)/bin/etmemd: $(B)/bin/etmemd-supervisor
+	ln -sf etmemd-supervisor $@
+
+# Unit tests link every tool's core archive and libetmem; an archive member is
+# only pulled in when a test uses it.
+$(B)/tests/%: tests/unit/%.c $(TOOL_LIBS) $(LIBETMEM) tests/unit/unit.h
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) -Itests/unit $(WARN) $(CFLAGS) $(LDFLAGS) -o $@ $< $(TOOL_LIBS) $(LIBETMEM) $(LDLIBS)
+
+$(B)/tests/%: tests/helpers/%.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) $(WARN) $(CFLAGS) $(LDFLAGS) -o $@ $< $(LIBETMEM) $(LDLIBS)
+$(HELPER_BINS): $(LIBETMEM)
+
+$(B)/bench/%: bench/%.c $(TOOL_LIBS) $(LIBETMEM)
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) $(WARN) $(CFLAGS) $(LDFLAGS) -o $@ $< $(TOOL_LIBS) $(LIBETMEM) $(LDLIBS)
+
+deps:
+	@sh tests/deps.sh
+
+unit: all
+	@sh tests/lanes/unit.sh $(B)
+
+bats: all
+	@sh tests/lanes/bats.sh $(B)
+
+# libFuzzer targets: tests/fuzz/<reader>.c, each defining LLVMFuzzerTestOneInput.
+FUZZ_BINS := $(FUZZ_SRC:tests/fuzz/%.c=build-fuzz/%)
+FUZZ_LIB_SRC := $(LIB_SRC) $(foreach t,$(TOOLS),$(filter-out $(t)/main.c,$(call tool_src,$(t))))
+build-fuzz/%: tests/fuzz/%.c $(FUZZ_LIB_SRC)
+	@mkdir -p build-fuzz
+	clang $(CPPFLAGS) -std=c11 -g -O1 -fsanitize=fuzzer,address,undefined -o $@ $< $(FUZZ_LIB_SRC) $(LDLIBS)
+fuzz: $(FUZZ_BINS)
+fuzz-run: fuzz
+	@sh tests/lanes/fuzz.sh $(FUZZ_SECONDS)
+
+test: deps
+	@sh tests/run.sh
+
+vmtest: all
+	@sh tests/vm/run.sh
+
+bench: all
+	@sh bench/run.sh $(B)
+
+accuracy: all
+	@sh bench/accuracy.sh $(B)
+
+demo: all
+	@sh tests/demo.sh $(B)
+
+install: all
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(SYSCONFDIR)/etmem
+	for t in $(TOOLS); do install -m 0755 $(B)/bin/$$t $(DESTDIR)$(BINDIR)/$$t; done
+	ln -sf etmemd-supervisor $(DESTDIR)$(BINDIR)/etmemd
+	if [ -d docs/man ]; then for m in docs/man/*.[1-8]; do [ -f "$$m" ] || continue; \
+		s=$${m##*.}; install -d $(DESTDIR)$(MANDIR)/man$$s; \
+		install -m 0644 $$m $(DESTDIR)$(MANDIR)/man$$s/; done; fi
+	for c in conf/*; do [ -f "$$c" ] || continue; install -m 0600 $$c $(DESTDIR)$(SYSCONFDIR)/etmem/; done
+
+clean:
+	rm -rf build build-san build-fuzz
+
+-include $(shell find build build-san -name '*.d' 2>/dev/null)
