@@ -12,12 +12,16 @@
 #ifndef ETMEM_SCAN_H
 #define ETMEM_SCAN_H
 
+#include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <sys/types.h>
 
 #include "etmem/record.h"
+#include "opt.h"
 
 struct err;
+struct proc_vma;
 
 #define SCAN_TARGETS_MAX 1024
 
@@ -38,6 +42,23 @@ struct scan_env {
 	/* DAMON monitoring attributes (0 = backend default) */
 	uint64_t sample_us, aggr_us, update_us;
 	uint64_t min_nr_regions, max_nr_regions;
+	/* DAMON: DAMOS schemes the kernel applies itself (`--damos SPEC`,
+	 * repeatable; the damon engine). Each SPEC is
+	 * "action=A,min_size=N,max_size=N,min_acc=N,max_acc=N,min_age=N,max_age=N"
+	 * with optional "pids=P:P..." restricting it to some targets; see
+	 * docs/DAMON.md. main.c may validate each with scan_damon_check_spec()
+	 * at option time (EX_USAGE). NULL/0 = monitor only. */
+	const char *const *damos;
+	size_t ndamos;
+};
+
+/* What one pass saw, in base pages (the core turns it into S items). */
+struct scan_counters {
+	uint64_t pages_scanned;
+	uint64_t pages_accessed;
+	uint64_t extents;             /* ACCESS items written */
+	uint64_t targets_gone;        /* targets skipped because they exited */
+	uint64_t bytes_read;          /* kernel interface bytes (idle_pages) */
 };
 
 struct scan_ctx {
@@ -45,6 +66,7 @@ struct scan_ctx {
 	struct scan_target *targets;  /* core-owned, refreshed each period */
 	size_t ntargets;
 	uint32_t period, round, loop; /* current position */
+	struct scan_counters cnt;     /* this period so far; the core resets it */
 	void *priv;                   /* backend state */
 };
 
@@ -73,5 +95,173 @@ extern const struct scan_ops scan_idle_pages;
 extern const struct scan_ops scan_page_idle;
 extern const struct scan_ops scan_damon;
 extern const struct scan_ops scan_smaps;
+/* NULL-terminated, in --backend auto priority order (scan.c). */
+extern const struct scan_ops *const scan_backends[];
+
+/*
+ * The openEuler idle_pages byte stream (kernel-interfaces.md §1.6), decoded
+ * without any I/O so the scanner, --decode-idle-pages and the unit tests
+ * share one decoder (scan-idle-decode.c).
+ */
+enum scan_idle_type {
+	SCAN_IDLE_PTE_ACCESSED = 0,
+	SCAN_IDLE_PMD_ACCESSED = 1,
+	SCAN_IDLE_PUD_PRESENT = 2,
+	SCAN_IDLE_PTE_DIRTY = 3,
+	SCAN_IDLE_PMD_DIRTY = 4,
+	SCAN_IDLE_PTE_IDLE = 5,
+	SCAN_IDLE_PMD_IDLE = 6,
+	SCAN_IDLE_PMD_IDLE_PTES = 7,
+	SCAN_IDLE_PTE_HOLE = 8,
+	SCAN_IDLE_PMD_HOLE = 9,
+	SCAN_IDLE_CMD = 10,          /* 0xA0 + 8 bytes big-endian VA */
+};
+#define SCAN_IDLE_CMD_BYTE 0xA0u
+#define SCAN_IDLE_CMD_LEN 9u
+#define SCAN_IDLE_BUF_MIN 20u       /* etmem's minimum read size */
+
+/* One decoded run: `units` units of `type` from `start`, or for a hole the
+ * range skipped. Holes are reported too (callers usually drop them). */
+struct scan_idle_run {
+	uint64_t start;
+	uint64_t units;
+	uint64_t unit_bytes;
+	uint8_t type;                 /* enum scan_idle_type, never CMD */
+};
+
+struct scan_idle_stats {
+	uint64_t runs, cmds, holes, misaligned, truncated_cmd;
+};
+
+/* A run callback: 0 to go on, <0 to stop the decode with that value. */
+typedef int (*scan_idle_emit_fn)(const struct scan_idle_run *r, void *arg);
+
+/*
+ * Decode buf[0..len), one read's output from VA pos (runs before the first
+ * address command start at pos; the kernel always begins with one), with
+ * base page size page_size. Runs whose start is not aligned to their
+ * unit are dropped and counted (as the original does). A trailing address
+ * command without its 8 bytes ends the decode (counted). *end (may be NULL)
+ * gets the address after the last unit. Returns 0, the callback's negative
+ * value, or -1 with e (EX_DATAERR, naming the byte offset) for a byte no
+ * kernel writes (type 11..15, 0xA1..0xAF) or an address that wraps.
+ */
+int scan_idle_decode(const uint8_t *buf, size_t len, uint64_t pos,
+    uint32_t page_size,
+    scan_idle_emit_fn fn, void *arg, uint64_t *end,
+    struct scan_idle_stats *st, struct err *e);
+
+/* Access weight and flags of a run type (count 0 idle / 1 accessed / 3
+ * dirty); the ETMR size class; -1 for holes. */
+int scan_idle_access(const struct scan_idle_run *r, uint32_t page_size,
+    struct etmr_access *a);
+
+/*
+ * Where the idle_pages walk reads from. read() returns the bytes produced for
+ * a read of up to len bytes at VA pos and sets *next to the position the
+ * kernel left the file at (the next unscanned VA); 0 = nothing produced.
+ * The real source is lseek+read on /proc/PID/idle_pages; tests plug in an
+ * in-memory one that returns short reads.
+ */
+struct scan_idle_src {
+	ssize_t (*read)(void *arg, uint8_t *buf, size_t len, uint64_t pos,
+	    uint64_t *next);
+	void *arg;
+};
+
+/*
+ * scan-idle-walk.c: one pass over the selected VMAs (address order): read
+ * until each VMA is covered (never re-reading an address: the read clears
+ * A-bits), decode, and
+ * call fn for each run clipped to the selected VMAs (the units that start
+ * inside one; v is that VMA). Holes are not passed on. buf_max bounds one
+ * read (>= SCAN_IDLE_BUF_MIN). Returns 0, fn's negative value, or -1 with e.
+ */
+typedef int (*scan_idle_vma_fn)(const struct scan_idle_run *r,
+    const struct etmr_vma *v, void *arg);
+int scan_idle_walk(const struct scan_idle_src *src, const struct etmr_vma *vmas,
+    size_t nvmas, uint32_t page_size, size_t buf_max, scan_idle_vma_fn fn,
+    void *arg, struct scan_idle_stats *st, struct err *e);
+
+/* scan-coalesce.c: adjacent ACCESS items of equal pid/size/count/flags/node
+ * merge into one extent, so a cold 1 TiB range is one record. */
+struct scan_coalesce {
+	struct etmr_access cur;
+	int have;
+	uint32_t page_size;
+	struct etmr_writer *w;
+	struct scan_counters *cnt;    /* may be NULL */
+};
+void scan_coalesce_init(struct scan_coalesce *c, struct etmr_writer *w,
+    uint32_t page_size, struct scan_counters *cnt);
+int scan_coalesce_add(struct scan_coalesce *c, const struct etmr_access *a,
+    struct err *e);
+int scan_coalesce_flush(struct scan_coalesce *c, struct err *e);
+
+/* What main() parsed; the core reads it (scan.c). */
+struct scan_config {
+	const pid_t *pids;            /* -p, in the order given */
+	int npids;
+	const char *name;             /* -n, NULL = none */
+	long long loop;               /* passes per period, 1..120 */
+	double interval_s;            /* between passes of a period */
+	double sleep_s;               /* between periods */
+	long long periods;            /* 0 = until stopped */
+	const char *backend;          /* "auto" or a name */
+	int text;                     /* --text */
+	int control_fd;               /* -1 = none */
+	int swap_flag, hugetlb_only, anon_only;
+};
+
+/* scan.c */
+/* Pick the backend: a name or "auto" (says which on stderr). NULL with e
+ * (EX_USAGE unknown name, EX_UNAVAILABLE/EX_NOPERM from probe). */
+const struct scan_ops *scan_pick_backend(const char *name,
+    const struct scan_env *env, struct err *e);
+/* --list-backends: each name and its probe verdict. */
+void scan_list_backends(const struct scan_env *env, FILE *fp);
+/* Run the scanner until --periods, SIGTERM, STOP, or every -p target gone.
+ * Returns the exit status (0, or the code of the error already logged). */
+int scan_run(const struct scan_config *cfg, const struct scan_ops *ops,
+    const struct scan_env *env);
+/* Ask scan_run to stop at the next check (signal-safe). */
+void scan_request_stop(void);
+
+/* scan-target.c */
+/* Targets of this period: -p pids still alive (same start time as at
+ * start) and -n matches with their children, re-resolved; VMAs selected
+ * per env. *ts is reallocated; returns the count or -1. */
+struct scan_targets {
+	struct scan_target *v;
+	size_t n;
+	pid_t *pids;                  /* -p targets still alive */
+	uint64_t *start_times;        /* their start times, from the first period */
+	size_t npids;
+};
+int scan_targets_init(struct scan_targets *ts, const struct scan_config *cfg,
+    struct err *e);
+int scan_targets_refresh(struct scan_targets *ts, const struct scan_config *cfg,
+    const struct scan_env *env, struct err *e);
+void scan_targets_free(struct scan_targets *ts);
+/* Turn one maps/smaps line into a V item if env selects it: 1 selected,
+ * 0 not, per the original's anon_only rule, --vm-flags ht, specials. */
+int scan_vma_select(const struct proc_vma *pv, const struct scan_env *env,
+    pid_t pid, struct etmr_vma *out);
+
+/* scan-idle-walk.c: --decode-idle-pages FILE --address ADDR: decode a raw
+ * capture (one read's bytes, from VA addr; "-" = stdin) to w. */
+int scan_decode_file(const char *file, uint64_t addr, pid_t pid,
+    uint32_t page_size, struct etmr_writer *w, struct err *e);
+
+/* scan-damon.c */
+/* Validate one --damos SPEC; -1 with EX_USAGE naming the bad key. */
+int scan_damon_check_spec(const char *spec, struct err *e);
+/* The DAMON options (--sample-interval, --aggr-interval, --update-interval,
+ * --min-nr-regions, --max-nr-regions, --damos SPEC...), OPT_END-terminated:
+ * main.c splices them into its table; after opt_parse(), call
+ * scan_damon_setup() to check them and fill env's DAMON fields (-1 with
+ * EX_USAGE on a bad value, or --damos without --backend damon). */
+extern const struct opt scan_damon_opts[];
+int scan_damon_setup(struct scan_env *env, const char *backend, struct err *e);
 
 #endif /* ETMEM_SCAN_H */
