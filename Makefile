@@ -61,7 +61,7 @@ $(LIBETMEM): $(LIB_OBJ)
 
 define TOOL_RULES
 $(B)/obj/$(1)/libtool.a: $(call tool_core,$(1))
-	@rm -f $$@
+	@mkdir -p $$(dir $$@); rm -f $$@
 	$$(AR) rcs $$@ $$^
 $(B)/bin/$(1): $(B)/obj/$(1)/main.o $(B)/obj/$(1)/libtool.a $(LIBETMEM)
 	@mkdir -p $$(dir $$@)
@@ -98,11 +98,27 @@ bats: all
 	@sh tests/lanes/bats.sh $(B)
 
 # libFuzzer targets: tests/fuzz/<reader>.c, each defining LLVMFuzzerTestOneInput.
-FUZZ_BINS := $(FUZZ_SRC:tests/fuzz/%.c=build-fuzz/%)
-FUZZ_LIB_SRC := $(LIB_SRC) $(foreach t,$(TOOLS),$(filter-out $(t)/main.c,$(call tool_src,$(t))))
-build-fuzz/%: tests/fuzz/%.c $(FUZZ_LIB_SRC)
-	@mkdir -p build-fuzz
-	clang $(CPPFLAGS) -std=c11 -g -O1 -fsanitize=fuzzer,address,undefined -o $@ $< $(FUZZ_LIB_SRC) $(LDLIBS)
+# lib/ and every tool's core are compiled with clang's fuzzer instrumentation
+# into archives, so a target pulls in only the members it uses.
+FZ        := build-fuzz
+FZ_CFLAGS := -std=c11 -g -O1 -fsanitize=fuzzer-no-link,address,undefined
+FUZZ_BINS := $(FUZZ_SRC:tests/fuzz/%.c=$(FZ)/bin/%)
+$(FZ)/obj/%.o: %.c
+	@mkdir -p $(dir $@)
+	clang $(CPPFLAGS) $(FZ_CFLAGS) -MMD -MP -c -o $@ $<
+$(FZ)/libetmem.a: $(LIB_SRC:%.c=$(FZ)/obj/%.o)
+	@rm -f $@
+	$(AR) rcs $@ $^
+define FUZZ_TOOL_RULES
+$(FZ)/obj/$(1)/libtool.a: $(patsubst %.c,$(FZ)/obj/%.o,$(filter-out $(1)/main.c,$(call tool_src,$(1))))
+	@mkdir -p $$(dir $$@); rm -f $$@
+	$$(AR) rcs $$@ $$^
+endef
+$(foreach t,$(TOOLS),$(eval $(call FUZZ_TOOL_RULES,$(t))))
+FZ_TOOL_LIBS := $(TOOLS:%=$(FZ)/obj/%/libtool.a)
+$(FZ)/bin/%: tests/fuzz/%.c $(FZ_TOOL_LIBS) $(FZ)/libetmem.a
+	@mkdir -p $(dir $@)
+	clang $(CPPFLAGS) -Itests/unit $(FZ_CFLAGS) -fsanitize=fuzzer -o $@ $< $(FZ_TOOL_LIBS) $(FZ)/libetmem.a $(LDLIBS)
 fuzz: $(FUZZ_BINS)
 fuzz-run: fuzz
 	@sh tests/lanes/fuzz.sh $(FUZZ_SECONDS)
@@ -134,4 +150,4 @@ install: all
 clean:
 	rm -rf build build-san build-fuzz
 
--include $(shell find build build-san -name '*.d' 2>/dev/null)
+-include $(shell find build build-san build-fuzz -name '*.d' 2>/dev/null)

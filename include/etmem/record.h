@@ -277,6 +277,9 @@ const char *etmr_size_name(uint8_t size);          /* "4K" "2M" "1G", NULL if ba
 const char *etmr_backend_name(uint16_t backend);   /* "smaps", ..., NULL if bad */
 const char *etmr_action_name(uint8_t action);      /* "swap" "demote" "promote" */
 const char *etmr_frame_name(uint16_t type);        /* "ACCESS", ..., "UNKNOWN" */
+/* Fill a header for a new stream: version 1, the running kernel's base page
+ * size, `backend`, this host's name and CLOCK_REALTIME now. */
+void etmr_header_init(struct etmr_header *h, uint16_t backend);
 
 #ifdef __cplusplus
 }

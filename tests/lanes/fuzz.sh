@@ -9,8 +9,8 @@ fi
 if ! make -s fuzz >build/fuzz-build.log 2>&1; then
 	tail -30 build/fuzz-build.log; echo "not ok - fuzz: targets do not build"; exit 0
 fi
-for f in build-fuzz/*; do
-	[ -x "$f" ] || continue
+for f in build-fuzz/bin/*; do
+	[ -f "$f" ] && [ -x "$f" ] || continue
 	n=$(basename "$f")
 	work=build/fuzz-work/$n; mkdir -p "$work"
 	seeds=tests/fuzz/corpus/$n
