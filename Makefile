@@ -13,6 +13,7 @@ BINDIR  ?= $(PREFIX)/bin
 LIBEXECDIR ?= $(PREFIX)/libexec/etmem
 MANDIR  ?= $(PREFIX)/share/man
 SYSCONFDIR ?= /etc
+SYSTEMDUNITDIR ?= /lib/systemd/system
 DESTDIR ?=
 
 CC      ?= cc
@@ -139,13 +140,16 @@ demo: all
 	@sh tests/demo.sh $(B)
 
 install: all
-	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(SYSCONFDIR)/etmem
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(SYSCONFDIR)/etmem/ini $(DESTDIR)$(SYSCONFDIR)/etmem/yaml
 	for t in $(TOOLS); do install -m 0755 $(B)/bin/$$t $(DESTDIR)$(BINDIR)/$$t; done
 	ln -sf etmemd-supervisor $(DESTDIR)$(BINDIR)/etmemd
-	if [ -d docs/man ]; then for m in docs/man/*.[1-8]; do [ -f "$$m" ] || continue; \
+	for m in docs/man/*.[1-8]; do [ -f "$$m" ] || continue; \
 		s=$${m##*.}; install -d $(DESTDIR)$(MANDIR)/man$$s; \
-		install -m 0644 $$m $(DESTDIR)$(MANDIR)/man$$s/; done; fi
-	for c in conf/*; do [ -f "$$c" ] || continue; install -m 0600 $$c $(DESTDIR)$(SYSCONFDIR)/etmem/; done
+		install -m 0644 $$m $(DESTDIR)$(MANDIR)/man$$s/; done
+	for c in conf/ini/*.yaml; do install -m 0600 $$c $(DESTDIR)$(SYSCONFDIR)/etmem/ini/; done
+	for c in conf/yaml/*.yaml; do install -m 0600 $$c $(DESTDIR)$(SYSCONFDIR)/etmem/yaml/; done
+	install -d $(DESTDIR)$(SYSTEMDUNITDIR)
+	install -m 0644 conf/etmemd.service $(DESTDIR)$(SYSTEMDUNITDIR)/etmemd.service
 
 clean:
 	rm -rf build build-san build-fuzz

@@ -4,7 +4,8 @@
 set -eu
 pkgs="build-essential pkg-config libyaml-dev libevent-dev libnuma-dev libpfm4-dev
       bats bats-assert bats-support clang valgrind util-linux procps
-      busybox-static qemu-system-x86 cpio xz-utils kmod gnuplot-nox"
+      busybox-static qemu-system-x86 cpio xz-utils kmod gnuplot-nox
+      python3 strace"
 missing=""
 for p in $pkgs; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" ||
