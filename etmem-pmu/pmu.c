@@ -35,7 +35,6 @@
 #include "ctl.h"
 #include "err.h"
 #include "log.h"
-#include "procfs.h"
 
 #define POLL_SLICE_MS 100    /* longest sleep between drains and stop checks */
 
@@ -75,7 +74,7 @@ struct run {
 	struct pmu_event ev[PMU_EVENTS_MAX];
 	int nev;
 	uint32_t page_size;
-	struct pmu_targets ts;
+	struct source_targets ts;
 	struct pmu_evset es;
 	int es_open;
 	struct pmu_map map;
@@ -181,21 +180,6 @@ discard(struct run *r)
 	pmu_evset_drain(&r->es, on_sample, r, &r->rs);
 }
 
-static int
-write_vmas(struct run *r, struct err *e)
-{
-	size_t i, j;
-
-	r->vmas = 0;
-	for (i = 0; i < r->ts.n; i++)
-		for (j = 0; j < r->ts.v[i].nvmas; j++) {
-			if (etmr_write_vma(r->w, &r->ts.v[i].vmas[j], e) < 0)
-				return -1;
-			r->vmas++;
-		}
-	return 0;
-}
-
 /* One pass: ROUND and the sampled pages. 1 = stopped (pass dropped). */
 static int
 pass(struct run *r, uint32_t round, struct err *e)
@@ -228,40 +212,12 @@ pass(struct run *r, uint32_t round, struct err *e)
 }
 
 static int
-write_procs(struct run *r, struct err *e)
-{
-	size_t i;
-
-	for (i = 0; i < r->ts.n; i++) {
-		const struct pmu_target *t = &r->ts.v[i];
-		struct proc_status ps;
-		struct proc_stat st;
-		struct etmr_proc p;
-		struct err ignore;
-
-		if (procfs_pid_alive(t->pid, t->start_time) != 1 ||
-		    procfs_pid_stat(t->pid, &st, &ignore) < 0 ||
-		    procfs_pid_status(t->pid, &ps, &ignore) < 0)
-			continue;       /* exited during the period */
-		memset(&p, 0, sizeof(p));
-		p.pid = (uint32_t)t->pid;
-		p.start_time = t->start_time;
-		p.rss_kb = ps.rss_kb;
-		p.swap_kb = ps.swap_kb;
-		memcpy(p.comm, st.comm, sizeof(p.comm));
-		if (etmr_write_proc(r->w, &p, e) < 0)
-			return -1;
-	}
-	return 0;
-}
-
-static int
 write_stats(struct run *r, const struct totals *t0, uint32_t rounds,
     uint64_t elapsed_ms, struct err *e)
 {
 	const struct pmu_ring_stats *a = &r->rs, *b = &t0->ring;
 	const struct pmu_map_stats *m = &r->map.st, *mb = &t0->map;
-	const struct { const char *key; uint64_t v; } kv[] = {
+	const struct source_stat kv[] = {
 		{ "targets", r->ts.n },
 		{ "vmas", r->vmas },
 		{ "events", r->es.nfds },
@@ -282,47 +238,10 @@ write_stats(struct run *r, const struct totals *t0, uint32_t rounds,
 		{ "pages_sampled", r->pages - t0->pages },
 		{ "elapsed_ms", elapsed_ms },
 	};
-	size_t i, off;
-
-	off = (size_t)snprintf(r->ctl.stats, sizeof(r->ctl.stats),
-	    "event %s\nperiod %u\n", r->ev[0].name, r->period);
-	for (i = 0; i < sizeof(kv) / sizeof(kv[0]); i++) {
-		struct etmr_stat s;
-
-		memset(&s, 0, sizeof(s));
-		s.period = r->period;
-		s.stage = ETMR_STAGE_PMU;
-		snprintf(s.key, sizeof(s.key), "%s", kv[i].key);
-		s.value = kv[i].v;
-		if (etmr_write_stat(r->w, &s, e) < 0)
-			return -1;
-		if (off < sizeof(r->ctl.stats))
-			off += (size_t)snprintf(r->ctl.stats + off,
-			    sizeof(r->ctl.stats) - off, "%s %llu\n", kv[i].key,
-			    (unsigned long long)kv[i].v);
-	}
-	return 0;
-}
-
-static int
-write_period(struct run *r, uint32_t rounds, struct err *e)
-{
-	struct etmr_period p;
-	struct meminfo mi;
-
-	memset(&p, 0, sizeof(p));
-	if (procfs_meminfo(&mi, e) < 0)
-		return -1;
-	p.period = r->period;
-	p.rounds = rounds;
-	p.time_ns = now_ns(CLOCK_REALTIME);
-	p.mem_total_kb = mi.mem_total_kb;
-	p.mem_free_kb = mi.mem_free_kb;
-	p.mem_available_kb = mi.mem_available_kb;
-	p.swap_cached_kb = mi.swap_cached_kb;
-	p.swap_total_kb = mi.swap_total_kb;
-	p.swap_free_kb = mi.swap_free_kb;
-	return etmr_write_period(r->w, &p, e);
+	snprintf(r->ctl.stats, sizeof(r->ctl.stats), "event %s\nperiod %u\n",
+	    r->ev[0].name, r->period);
+	return source_write_stats(r->w, ETMR_STAGE_PMU, r->period, kv,
+	    sizeof(kv) / sizeof(kv[0]), r->ctl.stats, sizeof(r->ctl.stats), e);
 }
 
 /* Targets of this period; the events follow the set of targets. */
@@ -333,8 +252,14 @@ refresh(struct run *r, struct err *e)
 	int changed, n;
 	size_t i;
 
-	n = pmu_targets_refresh(&r->ts, r->cfg,
-	    (r->period - 1) % (uint64_t)rate == 0, &changed, e);
+	n = source_targets_refresh(&r->ts, (r->period - 1) % (uint64_t)rate == 0,
+	    &changed, e);
+	/* lib/ does not log; what it saw is ours to say. */
+	for (i = 0; i < r->ts.nexited; i++)
+		log_info("pmu: target %d has exited", (int)r->ts.exited[i]);
+	if (r->ts.name_matches > r->ts.name_kept)
+		log_warnx("pmu: '%s' matches %zu processes; sampling the first %zu",
+		    r->cfg->name, r->ts.name_matches, r->ts.name_kept);
 	if (n < 0)
 		return -1;
 	pmu_map_clear_targets(&r->map);
@@ -368,7 +293,7 @@ period(struct run *r, struct err *e)
 	uint32_t rounds = 0, round;
 	int stop = 0, rc;
 
-	if (write_vmas(r, e) < 0)
+	if (source_write_vmas(r->w, r->ts.v, r->ts.n, &r->vmas, e) < 0)
 		return -1;
 	discard(r);
 	if (pmu_evset_enable(&r->es, 1, e) < 0)
@@ -384,10 +309,10 @@ period(struct run *r, struct err *e)
 	}
 	if (pmu_evset_enable(&r->es, 0, e) < 0)
 		return -1;
-	if (write_procs(r, e) < 0 ||
+	if (source_write_procs(r->w, r->ts.v, r->ts.n, e) < 0 ||
 	    write_stats(r, &before, rounds,
 	    (now_ns(CLOCK_MONOTONIC) - t0) / 1000000, e) < 0 ||
-	    write_period(r, rounds, e) < 0)
+	    source_write_period(r->w, r->period, rounds, e) < 0)
 		return -1;
 	return stop;
 }
@@ -414,27 +339,16 @@ run_loop(struct run *r, struct err *e)
 	}
 }
 
-static struct etmr_writer *
-open_writer(const struct run *r, struct err *e)
-{
-	struct etmr_header h;
-
-	memset(&h, 0, sizeof(h));
-	h.version = ETMR_VERSION;
-	h.page_size = r->page_size;
-	h.backend = ETMR_BACKEND_PMU;
-	h.start_ns = now_ns(CLOCK_REALTIME);
-	if (gethostname(h.host, sizeof(h.host) - 1) < 0)
-		snprintf(h.host, sizeof(h.host), "localhost");
-	return etmr_writer_open(STDOUT_FILENO,
-	    r->cfg->text ? ETMR_FORM_TEXT : ETMR_FORM_BINARY, &h, e);
-}
-
 /* Setup that can fail before the first frame: targets, then events. */
 static int
 setup(struct run *r, struct err *e)
 {
-	if (pmu_targets_init(&r->ts, r->cfg, e) < 0)
+	/* Always smaps: THP marks need VmFlags, and pmu-map.c counts
+	 * hugetlb and THP pages whole. */
+	struct source_spec spec = { r->cfg->pids, r->cfg->npids, r->cfg->name,
+		{ r->cfg->anon_only, 0, 1, 0 } };
+
+	if (source_targets_init(&r->ts, &spec, e) < 0)
 		return -1;
 	if ((r->nev = pmu_events_resolve(r->cfg->event, r->cfg->sample_period,
 	    r->ev, e)) < 0)
@@ -477,7 +391,8 @@ pmu_run(const struct pmu_config *cfg)
 	r->period = 1;
 	if (refresh(r, &e) < 0)
 		goto out;
-	if ((r->w = open_writer(r, &e)) == NULL)
+	if ((r->w = source_writer_open(cfg->text, r->page_size,
+	    ETMR_BACKEND_PMU, &e)) == NULL)
 		goto out;
 	if (ctl_stage_open(&r->ctl, cfg->control_fd, "etmem-pmu", &e) < 0)
 		goto out;
@@ -498,7 +413,7 @@ out:
 	if (r->es_open)
 		pmu_evset_close(&r->es);
 	ctl_stage_close(&r->ctl);
-	pmu_targets_free(&r->ts);
+	source_targets_free(&r->ts);
 	pmu_map_free(&r->map);
 	rc = rc < 0 ? (e.code ? e.code : EX_SOFTWARE) : 0;
 	free(r);

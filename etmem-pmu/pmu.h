@@ -19,6 +19,7 @@
 #include <linux/perf_event.h>
 
 #include "etmem/record.h"
+#include "source.h"
 
 struct err;
 
@@ -156,43 +157,10 @@ int pmu_map_collect(struct pmu_map *m, struct etmr_access **out, size_t *n,
 void pmu_map_reset(struct pmu_map *m);
 void pmu_map_free(struct pmu_map *m);
 
-/* ---- pmu-target.c: which processes, which VMAs ------------------------- */
+/* ---- lib/source.h: which processes, which VMAs ------------------------ */
 
-#define PMU_TARGETS_MAX 1024
-
-struct pmu_config;
-struct proc_vma;
-
-struct pmu_target {
-	pid_t pid;
-	uint64_t start_time;    /* identity: /proc/PID/stat field 22 */
-	struct etmr_vma *vmas;  /* selected, address order */
-	size_t nvmas;
-};
-
-struct pmu_targets {
-	struct pmu_target *v;
-	size_t n;
-	pid_t *pids;            /* -p targets still alive */
-	uint64_t *start_times;  /* their start times when we began */
-	size_t npids;
-	int thp_always;         /* transparent_hugepage/enabled = always */
-};
-
-/* Check the -p pids (EX_NOINPUT "no process N") and -n NAME. */
-int pmu_targets_init(struct pmu_targets *ts, const struct pmu_config *cfg,
-    struct err *e);
-/* This period's targets. The VMAs are re-read when load_vmas is set or the
- * set of pids changed (*changed = 1); else the previous ones are kept.
- * Returns the count or -1. */
-int pmu_targets_refresh(struct pmu_targets *ts, const struct pmu_config *cfg,
-    int load_vmas, int *changed, struct err *e);
-void pmu_targets_free(struct pmu_targets *ts);
-/* One smaps entry as a V item, if selected (1) or not (0): the original's
- * anon_only rule, no kernel specials, no PROT_NONE; hugetlb (H, its page
- * size) and THP (T: VmFlags hg, or THP "always" without nh) marked. */
-int pmu_vma_select(const struct proc_vma *pv, int anon_only, int thp_always,
-    pid_t pid, struct etmr_vma *out);
+/* A target of the period: lib/source.h's, which etmem-scan shares. */
+#define pmu_target source_target
 
 /* ---- pmu-open.c: event fds and their rings ----------------------------- */
 

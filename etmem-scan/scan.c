@@ -12,20 +12,17 @@
  */
 #include "scan.h"
 
-#include <errno.h>
 #include <signal.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 #include <sysexits.h>
 #include <time.h>
-#include <unistd.h>
 
 #include "ctl.h"
 #include "err.h"
 #include "log.h"
-#include "procfs.h"
 #include "scan-common.h"
+#include "source.h"
 
 #define SLEEP_SLICE_MS 200   /* how often a long wait re-checks the stop flag */
 
@@ -117,7 +114,7 @@ struct run {
 	const struct scan_config *cfg;
 	const struct scan_ops *ops;
 	struct scan_ctx ctx;
-	struct scan_targets ts;
+	struct source_targets ts;
 	struct etmr_writer *w;
 	struct ctl_stage ctl;
 	uint64_t vmas;
@@ -153,54 +150,9 @@ stopping(struct run *r)
 }
 
 static int
-write_vmas(struct run *r, struct err *e)
-{
-	size_t i, j;
-
-	r->vmas = 0;
-	for (i = 0; i < r->ts.n; i++)
-		for (j = 0; j < r->ts.v[i].nvmas; j++) {
-			if (etmr_write_vma(r->w, &r->ts.v[i].vmas[j], e) < 0)
-				return -1;
-			r->vmas++;
-		}
-	return 0;
-}
-
-/* P items: the facts of each target at the period's end. */
-static int
-write_procs(struct run *r, struct err *e)
-{
-	size_t i;
-
-	for (i = 0; i < r->ts.n; i++) {
-		const struct scan_target *t = &r->ts.v[i];
-		struct proc_status ps;
-		struct proc_stat st;
-		struct etmr_proc p;
-		struct err ignore;
-
-		if (procfs_pid_alive(t->pid, t->start_time) != 1 ||
-		    procfs_pid_stat(t->pid, &st, &ignore) < 0 ||
-		    procfs_pid_status(t->pid, &ps, &ignore) < 0)
-			continue;       /* exited during the period */
-		memset(&p, 0, sizeof(p));
-		p.pid = (uint32_t)t->pid;
-		p.start_time = t->start_time;
-		p.rss_kb = ps.rss_kb;
-		p.swap_kb = ps.swap_kb;
-		memcpy(p.comm, st.comm, sizeof(p.comm) < sizeof(st.comm) ?
-		    sizeof(p.comm) : sizeof(st.comm));
-		if (etmr_write_proc(r->w, &p, e) < 0)
-			return -1;
-	}
-	return 0;
-}
-
-static int
 write_stats(struct run *r, uint32_t rounds, uint64_t elapsed_ms, struct err *e)
 {
-	const struct { const char *key; uint64_t v; } kv[] = {
+	const struct source_stat kv[] = {
 		{ "targets", r->ts.n },
 		{ "vmas", r->vmas },
 		{ "rounds", rounds },
@@ -210,47 +162,15 @@ write_stats(struct run *r, uint32_t rounds, uint64_t elapsed_ms, struct err *e)
 		{ "targets_gone", r->ctx.cnt.targets_gone },
 		{ "elapsed_ms", elapsed_ms },
 	};
-	size_t i, off = 0;
-
-	off += (size_t)snprintf(r->ctl.stats, sizeof(r->ctl.stats),
-	    "backend %s\nperiod %u\n", r->ops->name, r->ctx.period);
-	for (i = 0; i < sizeof(kv) / sizeof(kv[0]); i++) {
-		struct etmr_stat s;
-
-		memset(&s, 0, sizeof(s));
-		s.period = r->ctx.period;
-		s.stage = ETMR_STAGE_SCAN;
-		snprintf(s.key, sizeof(s.key), "%s", kv[i].key);
-		s.value = kv[i].v;
-		if (etmr_write_stat(r->w, &s, e) < 0)
-			return -1;
-		if (off < sizeof(r->ctl.stats))
-			off += (size_t)snprintf(r->ctl.stats + off,
-			    sizeof(r->ctl.stats) - off, "%s %llu\n", kv[i].key,
-			    (unsigned long long)kv[i].v);
-	}
-	return 0;
-}
-
-static int
-write_period(struct run *r, uint32_t rounds, struct err *e)
-{
-	struct etmr_period p;
-	struct meminfo mi;
-
-	memset(&p, 0, sizeof(p));
-	if (procfs_meminfo(&mi, e) < 0)
+	snprintf(r->ctl.stats, sizeof(r->ctl.stats), "backend %s\nperiod %u\n",
+	    r->ops->name, r->ctx.period);
+	if (source_write_stats(r->w, ETMR_STAGE_SCAN, r->ctx.period, kv,
+	    sizeof(kv) / sizeof(kv[0]), r->ctl.stats, sizeof(r->ctl.stats), e) < 0)
 		return -1;
-	p.period = r->ctx.period;
-	p.rounds = rounds;
-	p.time_ns = now_ns(CLOCK_REALTIME);
-	p.mem_total_kb = mi.mem_total_kb;
-	p.mem_free_kb = mi.mem_free_kb;
-	p.mem_available_kb = mi.mem_available_kb;
-	p.swap_cached_kb = mi.swap_cached_kb;
-	p.swap_total_kb = mi.swap_total_kb;
-	p.swap_free_kb = mi.swap_free_kb;
-	return etmr_write_period(r->w, &p, e);
+	/* cslide's hugepage facts travel in the stream (replayable). */
+	if (r->ctx.env->hugetlb_only && scan_node_stats(r->w, r->ctx.period, e) < 0)
+		return -1;
+	return 0;
 }
 
 /* One period. 1 = stop after it, 0 = go on, -1 = error. */
@@ -262,7 +182,7 @@ period(struct run *r, struct err *e)
 	int stop = 0;
 
 	memset(&r->ctx.cnt, 0, sizeof(r->ctx.cnt));
-	if (write_vmas(r, e) < 0)
+	if (source_write_vmas(r->w, r->ts.v, r->ts.n, &r->vmas, e) < 0)
 		return -1;
 	for (round = 1; round <= r->ctx.loop; round++) {
 		struct etmr_round rd;
@@ -287,11 +207,27 @@ period(struct run *r, struct err *e)
 		    (unsigned long long)r->ctx.cnt.pages_scanned,
 		    (unsigned long long)r->ctx.cnt.pages_accessed);
 	}
-	if (write_procs(r, e) < 0 ||
+	if (source_write_procs(r->w, r->ts.v, r->ts.n, e) < 0 ||
 	    write_stats(r, rounds, (now_ns(CLOCK_MONOTONIC) - t0) / 1000000, e) < 0 ||
-	    write_period(r, rounds, e) < 0)
+	    source_write_period(r->w, r->ctx.period, rounds, e) < 0)
 		return -1;
 	return stop;
+}
+
+/* This period's targets, VMAs re-read every period (a backend scans them
+ * all); the log lines lib/ leaves to us. */
+static int
+refresh(struct run *r, struct err *e)
+{
+	size_t i;
+	int changed, n = source_targets_refresh(&r->ts, 1, &changed, e);
+
+	for (i = 0; i < r->ts.nexited; i++)
+		log_info("scan: target %d has exited", (int)r->ts.exited[i]);
+	if (r->ts.name_matches > r->ts.name_kept)
+		log_warnx("scan: '%s' matches %zu processes; scanning the first %zu",
+		    r->cfg->name, r->ts.name_matches, r->ts.name_kept);
+	return n;
 }
 
 static int
@@ -300,7 +236,7 @@ run_loop(struct run *r, struct err *e)
 	int rc;
 
 	for (r->ctx.period = 1;; r->ctx.period++) {
-		int n = scan_targets_refresh(&r->ts, r->cfg, r->ctx.env, e);
+		int n = refresh(r, e);
 
 		if (n < 0)
 			return -1;
@@ -328,27 +264,12 @@ on_signal(int sig)
 	stop_requested = 1;
 }
 
-static struct etmr_writer *
-open_writer(const struct scan_config *cfg, const struct scan_ops *ops,
-    const struct scan_env *env, struct err *e)
-{
-	struct etmr_header h;
-
-	memset(&h, 0, sizeof(h));
-	h.version = ETMR_VERSION;
-	h.page_size = env->page_size;
-	h.backend = ops->backend;
-	h.start_ns = now_ns(CLOCK_REALTIME);
-	if (gethostname(h.host, sizeof(h.host) - 1) < 0)
-		snprintf(h.host, sizeof(h.host), "localhost");
-	return etmr_writer_open(STDOUT_FILENO,
-	    cfg->text ? ETMR_FORM_TEXT : ETMR_FORM_BINARY, &h, e);
-}
-
 int
 scan_run(const struct scan_config *cfg, const struct scan_ops *ops,
     const struct scan_env *env)
 {
+	struct source_spec spec = { cfg->pids, cfg->npids, cfg->name,
+		{ env->anon_only, env->hugetlb_only, 0, 0 } };
 	struct sigaction sa;
 	struct run r;
 	struct err e = { 0 };
@@ -366,12 +287,13 @@ scan_run(const struct scan_config *cfg, const struct scan_ops *ops,
 	sigaction(SIGINT, &sa, NULL);
 	signal(SIGPIPE, SIG_IGN);
 
-	if (scan_targets_init(&r.ts, cfg, &e) < 0)
+	if (source_targets_init(&r.ts, &spec, &e) < 0)
 		goto out;
 	if (ops->init != NULL && ops->init(&r.ctx, &e) < 0)
 		goto out;
 	inited = 1;
-	if ((r.w = open_writer(cfg, ops, env, &e)) == NULL)
+	if ((r.w = source_writer_open(cfg->text, env->page_size, ops->backend,
+	    &e)) == NULL)
 		goto out;
 	if (ctl_stage_open(&r.ctl, cfg->control_fd, "etmem-scan", &e) < 0)
 		goto out;
@@ -392,6 +314,6 @@ out:
 	if (inited && ops->fini != NULL)
 		ops->fini(&r.ctx);
 	ctl_stage_close(&r.ctl);
-	scan_targets_free(&r.ts);
+	source_targets_free(&r.ts);
 	return rc < 0 ? (e.code ? e.code : EX_SOFTWARE) : 0;
 }

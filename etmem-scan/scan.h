@@ -3,7 +3,8 @@
  * scan.h - etmem-scan's core/backend split (DAMON's ops shape).
  *
  * The core (scan.c) owns the loop, the timing, target resolution, VMA
- * selection, the PROC facts and the PERIOD frame. A backend
+ * selection, the PROC facts and the PERIOD frame (the last four through
+ * lib/source.h, shared with etmem-pmu). A backend
  * (scan-<name>.c) only knows how to obtain access data from one kernel
  * interface: it exports one const struct scan_ops and keeps its state in
  * ctx->priv. The hooks below are called in this order per period:
@@ -19,19 +20,13 @@
 
 #include "etmem/record.h"
 #include "opt.h"
+#include "source.h"
 
 struct err;
-struct proc_vma;
 
-#define SCAN_TARGETS_MAX 1024
-
-/* One target process of the current period. */
-struct scan_target {
-	pid_t pid;
-	uint64_t start_time;    /* identity: /proc/PID/stat field 22 */
-	struct etmr_vma *vmas;  /* selected VMAs, address order (core-owned) */
-	size_t nvmas;
-};
+/* One target process of the current period: lib/source.h's, which
+ * etmem-pmu shares; backends keep calling it scan_target. */
+#define scan_target source_target
 
 /* Settings the core passes to every backend. */
 struct scan_env {
@@ -227,26 +222,10 @@ int scan_run(const struct scan_config *cfg, const struct scan_ops *ops,
 /* Ask scan_run to stop at the next check (signal-safe). */
 void scan_request_stop(void);
 
-/* scan-target.c */
-/* Targets of this period: -p pids still alive (same start time as at
- * start) and -n matches with their children, re-resolved; VMAs selected
- * per env. *ts is reallocated; returns the count or -1. */
-struct scan_targets {
-	struct scan_target *v;
-	size_t n;
-	pid_t *pids;                  /* -p targets still alive */
-	uint64_t *start_times;        /* their start times, from the first period */
-	size_t npids;
-};
-int scan_targets_init(struct scan_targets *ts, const struct scan_config *cfg,
-    struct err *e);
-int scan_targets_refresh(struct scan_targets *ts, const struct scan_config *cfg,
-    const struct scan_env *env, struct err *e);
-void scan_targets_free(struct scan_targets *ts);
-/* Turn one maps/smaps line into a V item if env selects it: 1 selected,
- * 0 not, per the original's anon_only rule, --vm-flags ht, specials. */
-int scan_vma_select(const struct proc_vma *pv, const struct scan_env *env,
-    pid_t pid, struct etmr_vma *out);
+/* scan-node.c */
+/* --vm-flags ht: the period's per-node 2 MiB hugepage facts as STAT items
+ * huge2m_total_n<N> / huge2m_free_n<N> (pages), for etmem-rank cslide. */
+int scan_node_stats(struct etmr_writer *w, uint32_t period, struct err *e);
 
 /* scan-idle-walk.c: --decode-idle-pages FILE --address ADDR: decode a raw
  * capture (one read's bytes, from VA addr; "-" = stdin) to w. */

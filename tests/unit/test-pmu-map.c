@@ -2,8 +2,8 @@
 /*
  * test-pmu-map.c - sampled addresses to page counts: counting per page,
  * cooling by halving, THP and hugetlb pages counted whole, addresses in no
- * VMA and pids that are no target ignored, counts surviving a VMA refresh,
- * and VMA selection from smaps lines.
+ * VMA and pids that are no target ignored, counts surviving a VMA refresh.
+ * (VMA selection from smaps lines is lib/source-target.c: test-source.c.)
  */
 #include "unit.h"
 
@@ -13,7 +13,6 @@
 
 #include "../../etmem-pmu/pmu.h"
 #include "err.h"
-#include "procfs.h"
 
 #define MB (1ull << 20)
 
@@ -226,50 +225,6 @@ test_pmu_map__many(void)
 	pmu_map_free(&m);
 }
 
-static struct proc_vma
-pv(const char *perms, uint64_t inode, const char *path, const char *flags,
-    uint64_t kps)
-{
-	struct proc_vma p;
-
-	memset(&p, 0, sizeof(p));
-	p.start = 0x200000;
-	p.end = 0x800000;
-	p.inode = inode;
-	snprintf(p.perms, sizeof(p.perms), "%s", perms);
-	snprintf(p.path, sizeof(p.path), "%s", path);
-	snprintf(p.vmflags, sizeof(p.vmflags), "%s", flags);
-	p.kernel_page_kb = kps;
-	return p;
-}
-
-static void
-test_pmu_map__select(void)
-{
-	struct etmr_vma o;
-	struct proc_vma p;
-
-	p = pv("rw-p", 0, "", "rd wr mr mw me ac hg", 4);
-	CHECK_EQ_U(pmu_vma_select(&p, 1, 0, 4, &o), 1);
-	CHECK(o.flags & ETMR_F_THP);
-	CHECK_EQ_U(o.size, ETMR_SIZE_4K);
-	p = pv("rw-p", 0, "", "rd wr mr mw me ac nh", 4);
-	CHECK_EQ_U(pmu_vma_select(&p, 1, 1, 4, &o), 1);
-	CHECK(!(o.flags & ETMR_F_THP));                 /* opted out */
-	p = pv("rw-p", 0, "", "rd wr mr mw me ac", 4);
-	CHECK_EQ_U(pmu_vma_select(&p, 1, 1, 4, &o), 1);
-	CHECK(o.flags & ETMR_F_THP);                    /* THP always */
-	p = pv("rw-s", 5, "/dev/hugepages/x", "rd wr sh mr mw me ms de ht", 2048);
-	CHECK_EQ_U(pmu_vma_select(&p, 0, 0, 4, &o), 1);
-	CHECK(o.flags & ETMR_F_HUGETLB);
-	CHECK_EQ_U(o.size, ETMR_SIZE_2M);
-	CHECK_EQ_U(pmu_vma_select(&p, 1, 0, 4, &o), 0); /* shared: not anon */
-	p = pv("r--p", 0, "[vvar]", "", 4);
-	CHECK_EQ_U(pmu_vma_select(&p, 0, 0, 4, &o), 0);
-	p = pv("---p", 0, "", "", 4);
-	CHECK_EQ_U(pmu_vma_select(&p, 0, 0, 4, &o), 0);
-}
-
 int
 main(void)
 {
@@ -278,6 +233,5 @@ main(void)
 	RUN(test_pmu_map__thp);
 	RUN(test_pmu_map__refresh);
 	RUN(test_pmu_map__many);
-	RUN(test_pmu_map__select);
 	return unit_done();
 }

@@ -1,18 +1,16 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * pmu-target.c - the processes a period samples and the VMAs whose pages
- * get counts.
+ * source-target.c - which processes and which of their VMAs a source
+ * stage's period watches.
  *
- * Same rules as etmem-scan: -p pids are fixed at start with their start
- * time (a reused pid is not the target), -n NAME is re-resolved each period
- * (matches plus their direct children), VMAs follow the original's
- * anon_only rule without kernel specials or PROT_NONE guards. VMAs come
- * from smaps because the page size depends on VmFlags (ht, hg, nh) and
- * KernelPageSize; they are re-read only every --vma-updata-rate periods
- * or when the set of targets changes, as the original did. This logic
- * mirrors etmem-scan/scan-target.c and belongs in lib/ once both agree.
+ * -p pids are fixed at start with their start time, so a reused pid is not
+ * mistaken for the target; -n NAME is re-resolved every period, matches
+ * plus their direct children as the original does. VMA selection follows
+ * the original's anon_only rule and its --vm-flags ht (hugetlb only), and
+ * always drops kernel specials such as [vvar] and PROT_NONE guards. This
+ * file reads /proc only; it samples or scans nothing.
  */
-#include "pmu.h"
+#include "source.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -20,11 +18,10 @@
 #include <sysexits.h>
 
 #include "err.h"
-#include "log.h"
 #include "procfs.h"
 
 int
-pmu_targets_init(struct pmu_targets *ts, const struct pmu_config *cfg,
+source_targets_init(struct source_targets *ts, const struct source_spec *spec,
     struct err *e)
 {
 	char path[PROCFS_PATH_MAX], buf[128];
@@ -32,45 +29,49 @@ pmu_targets_init(struct pmu_targets *ts, const struct pmu_config *cfg,
 	int i;
 
 	memset(ts, 0, sizeof(*ts));
-	if (cfg->npids > 0) {
-		ts->pids = calloc((size_t)cfg->npids, sizeof(*ts->pids));
-		ts->start_times = calloc((size_t)cfg->npids, sizeof(*ts->start_times));
-		if (ts->pids == NULL || ts->start_times == NULL)
+	ts->spec = *spec;
+	if (spec->npids > 0) {
+		ts->pids = calloc((size_t)spec->npids, sizeof(*ts->pids));
+		ts->start_times = calloc((size_t)spec->npids, sizeof(*ts->start_times));
+		ts->exited = calloc((size_t)spec->npids, sizeof(*ts->exited));
+		if (ts->pids == NULL || ts->start_times == NULL || ts->exited == NULL)
 			return err_set(e, EX_OSERR, ENOMEM, "targets");
 	}
-	for (i = 0; i < cfg->npids; i++) {
+	for (i = 0; i < spec->npids; i++) {
 		struct proc_stat st;
 		size_t k;
 
-		if (procfs_pid_stat(cfg->pids[i], &st, e) < 0)
-			return -1;      /* "no process N", EX_NOINPUT */
-		for (k = 0; k < ts->npids && ts->pids[k] != cfg->pids[i]; k++)
+		if (procfs_pid_stat(spec->pids[i], &st, e) < 0)
+			return -1;      /* "no process 1234", EX_NOINPUT */
+		for (k = 0; k < ts->npids && ts->pids[k] != spec->pids[i]; k++)
 			;
 		if (k < ts->npids)
-			continue;
-		ts->pids[ts->npids] = cfg->pids[i];
+			continue;       /* -p given twice */
+		ts->pids[ts->npids] = spec->pids[i];
 		ts->start_times[ts->npids++] = st.start_time;
 	}
-	if (cfg->name != NULL) {
+	if (spec->name != NULL) {
 		pid_t one;
-		int n = procfs_find_by_name(cfg->name, &one, 1, e);
+		int n = procfs_find_by_name(spec->name, &one, 1, e);
 
 		if (n < 0)
 			return -1;
 		if (n == 0)
 			return err_set(e, EX_NOINPUT, 0, "no process named '%s'",
-			    cfg->name);
+			    spec->name);
 	}
 	/* THP "always" makes every anonymous VMA huge-page eligible unless it
-	 * opted out (nh); absent file = no THP. */
-	if (sysfs_path(path, sizeof(path), "kernel/mm/transparent_hugepage/enabled") == 0 &&
+	 * opted out (nh); no file = no THP. Read once: it rarely changes. */
+	ts->spec.vma.thp_always = 0;
+	if (spec->vma.thp &&
+	    sysfs_path(path, sizeof(path), "kernel/mm/transparent_hugepage/enabled") == 0 &&
 	    procfs_read_file(path, buf, sizeof(buf), &ignore) > 0)
-		ts->thp_always = strstr(buf, "[always]") != NULL;
+		ts->spec.vma.thp_always = strstr(buf, "[always]") != NULL;
 	return 0;
 }
 
 static void
-free_targets(struct pmu_targets *ts)
+free_period(struct source_targets *ts)
 {
 	size_t i;
 
@@ -82,15 +83,16 @@ free_targets(struct pmu_targets *ts)
 }
 
 void
-pmu_targets_free(struct pmu_targets *ts)
+source_targets_free(struct source_targets *ts)
 {
-	free_targets(ts);
+	free_period(ts);
 	free(ts->pids);
 	free(ts->start_times);
+	free(ts->exited);
 	memset(ts, 0, sizeof(*ts));
 }
 
-/* Is the two-letter VmFlags token among the space-separated flags? */
+/* Is the two-letter VmFlags token tok among the space-separated flags? */
 static int
 has_vmflag(const char *flags, const char *tok)
 {
@@ -105,12 +107,16 @@ has_vmflag(const char *flags, const char *tok)
 }
 
 int
-pmu_vma_select(const struct proc_vma *pv, int anon_only, int thp_always,
+source_vma_select(const struct proc_vma *pv, const struct source_vma_rules *r,
     pid_t pid, struct etmr_vma *out)
 {
+	int hugetlb = has_vmflag(pv->vmflags, "ht");
+
 	if (procfs_vma_is_special(pv) || pv->end <= pv->start)
 		return 0;
-	if (anon_only && !procfs_vma_is_anon(pv))
+	if (r->anon_only && !procfs_vma_is_anon(pv))
+		return 0;
+	if (r->hugetlb_only && !hugetlb)
 		return 0;
 	if (strncmp(pv->perms, "---", 3) == 0)
 		return 0;       /* guard pages: nothing can be accessed */
@@ -127,25 +133,25 @@ pmu_vma_select(const struct proc_vma *pv, int anon_only, int thp_always,
 	if (pv->perms[3] == 's')
 		out->flags |= ETMR_F_SHARED;
 	out->size = ETMR_SIZE_4K;
-	if (has_vmflag(pv->vmflags, "ht")) {
+	if (hugetlb) {
 		out->flags |= ETMR_F_HUGETLB;
 		if (pv->kernel_page_kb == 2048)
 			out->size = ETMR_SIZE_2M;
 		else if (pv->kernel_page_kb == 1048576)
 			out->size = ETMR_SIZE_1G;
-	} else if (pv->inode == 0 && pv->perms[3] == 'p' &&
+	} else if (r->thp && pv->inode == 0 && pv->perms[3] == 'p' &&
 	    !has_vmflag(pv->vmflags, "nh") &&
-	    (has_vmflag(pv->vmflags, "hg") || thp_always)) {
+	    (has_vmflag(pv->vmflags, "hg") || r->thp_always)) {
 		/* Size stays 4K: only the 2 MiB blocks wholly inside the VMA
-		 * can be huge; pmu-map.c decides per sample. */
+		 * can be huge; the user of T decides per page. */
 		out->flags |= ETMR_F_THP;
 	}
 	return 1;
 }
 
 struct vma_list {
-	struct pmu_target *t;
-	int anon_only, thp_always;
+	struct source_target *t;
+	const struct source_vma_rules *rules;
 	size_t cap;
 };
 
@@ -155,7 +161,7 @@ vma_add(const struct proc_vma *pv, void *arg)
 	struct vma_list *l = arg;
 	struct etmr_vma v;
 
-	if (!pmu_vma_select(pv, l->anon_only, l->thp_always, l->t->pid, &v))
+	if (!source_vma_select(pv, l->rules, l->t->pid, &v))
 		return 0;
 	if (l->t->nvmas == l->cap) {
 		size_t ncap = l->cap ? l->cap * 2 : 64;
@@ -178,12 +184,13 @@ pid_cmp(const void *a, const void *b)
 	return (x > y) - (x < y);
 }
 
-/* Fill one target; 0 ok, 1 gone, -1 error. */
+/* Fill one target; 0 ok, 1 gone (skip it), -1 error. */
 static int
-target_load(struct pmu_targets *ts, struct pmu_target *t, pid_t pid,
-    uint64_t want_start, int anon_only, struct err *e)
+target_load(const struct source_targets *ts, struct source_target *t,
+    pid_t pid, uint64_t want_start, struct err *e)
 {
-	struct vma_list l = { t, anon_only, ts->thp_always, 0 };
+	const struct source_vma_rules *r = &ts->spec.vma;
+	struct vma_list l = { t, r, 0 };
 	struct proc_stat st;
 	int rc;
 
@@ -194,7 +201,10 @@ target_load(struct pmu_targets *ts, struct pmu_target *t, pid_t pid,
 	if ((want_start != 0 && st.start_time != want_start) || st.state == 'Z')
 		return 1;
 	t->start_time = st.start_time;
-	rc = procfs_smaps_each(pid, vma_add, &l, e);
+	/* smaps costs a page-table walk; only VmFlags and KernelPageSize
+	 * (hugetlb, THP) need it. */
+	rc = r->hugetlb_only || r->thp ? procfs_smaps_each(pid, vma_add, &l, e) :
+	    procfs_maps_each(pid, vma_add, &l, e);
 	if (rc == -ENOMEM)
 		rc = err_set(e, EX_OSERR, ENOMEM, "VMAs of %d", (int)pid);
 	if (rc < 0) {
@@ -205,35 +215,41 @@ target_load(struct pmu_targets *ts, struct pmu_target *t, pid_t pid,
 	return 0;
 }
 
+/* Forget -p target i for good and note it for the caller's log. */
+static void
+drop_pid(struct source_targets *ts, size_t i)
+{
+	ts->exited[ts->nexited++] = ts->pids[i];
+	ts->pids[i] = ts->pids[ts->npids - 1];
+	ts->start_times[i] = ts->start_times[ts->npids - 1];
+	ts->npids--;
+}
+
 /* The sorted, unique pids of this period; returns the count or -1. */
 static int
-resolve(struct pmu_targets *ts, const struct pmu_config *cfg, pid_t *pids,
-    struct err *e)
+resolve(struct source_targets *ts, pid_t *pids, struct err *e)
 {
 	size_t n = 0, i, o = 0;
 
 	for (i = 0; i < ts->npids; i++) {
-		if (procfs_pid_alive(ts->pids[i], ts->start_times[i]) == 1) {
+		/* -1 (an odd /proc error) is left for target_load to report. */
+		if (procfs_pid_alive(ts->pids[i], ts->start_times[i]) != 0) {
 			pids[n++] = ts->pids[i];
 			continue;
 		}
-		log_info("pmu: target %d has exited", (int)ts->pids[i]);
-		ts->pids[i] = ts->pids[ts->npids - 1];
-		ts->start_times[i] = ts->start_times[ts->npids - 1];
-		ts->npids--;
+		drop_pid(ts, i);
 		i--;
 	}
-	if (cfg->name != NULL) {
-		int m = procfs_find_by_name(cfg->name, pids + n,
-		    PMU_TARGETS_MAX - n, e);
+	if (ts->spec.name != NULL) {
+		int m = procfs_find_by_name(ts->spec.name, pids + n,
+		    SOURCE_TARGETS_MAX - n, e);
 
 		if (m < 0)
 			return -1;
-		if ((size_t)m > PMU_TARGETS_MAX - n) {
-			log_warnx("pmu: '%s' matches %d processes; sampling the "
-			    "first %zu", cfg->name, m, PMU_TARGETS_MAX - n);
-			m = (int)(PMU_TARGETS_MAX - n);
-		}
+		ts->name_matches = (size_t)m;
+		if ((size_t)m > SOURCE_TARGETS_MAX - n)
+			m = (int)(SOURCE_TARGETS_MAX - n);
+		ts->name_kept = (size_t)m;
 		n += (size_t)m;
 	}
 	qsort(pids, n, sizeof(*pids), pid_cmp);
@@ -244,17 +260,19 @@ resolve(struct pmu_targets *ts, const struct pmu_config *cfg, pid_t *pids,
 }
 
 int
-pmu_targets_refresh(struct pmu_targets *ts, const struct pmu_config *cfg,
-    int load_vmas, int *changed, struct err *e)
+source_targets_refresh(struct source_targets *ts, int load_vmas, int *changed,
+    struct err *e)
 {
-	pid_t *pids = calloc(PMU_TARGETS_MAX, sizeof(*pids));
+	pid_t *pids = calloc(SOURCE_TARGETS_MAX, sizeof(*pids));
 	int n, rc = 0;
 	size_t i, k;
 
 	*changed = 0;
+	ts->nexited = 0;
+	ts->name_matches = ts->name_kept = 0;
 	if (pids == NULL)
 		return err_set(e, EX_OSERR, ENOMEM, "targets");
-	if ((n = resolve(ts, cfg, pids, e)) < 0) {
+	if ((n = resolve(ts, pids, e)) < 0) {
 		free(pids);
 		return -1;
 	}
@@ -267,7 +285,7 @@ pmu_targets_refresh(struct pmu_targets *ts, const struct pmu_config *cfg,
 		free(pids);
 		return (int)ts->n;
 	}
-	free_targets(ts);
+	free_period(ts);
 	if ((ts->v = calloc((size_t)n + 1, sizeof(*ts->v))) == NULL) {
 		free(pids);
 		return err_set(e, EX_OSERR, ENOMEM, "targets");
@@ -276,18 +294,23 @@ pmu_targets_refresh(struct pmu_targets *ts, const struct pmu_config *cfg,
 		uint64_t want = 0;
 		int r;
 
-		for (k = 0; k < ts->npids; k++)
-			if (ts->pids[k] == pids[i])
-				want = ts->start_times[k];
-		r = target_load(ts, &ts->v[ts->n], pids[i], want, cfg->anon_only, e);
+		for (k = 0; k < ts->npids && ts->pids[k] != pids[i]; k++)
+			;
+		if (k < ts->npids)
+			want = ts->start_times[k];
+		r = target_load(ts, &ts->v[ts->n], pids[i], want, e);
 		if (r < 0) {
 			rc = -1;
 			break;
 		}
-		if (r == 0)
+		if (r == 0) {
 			ts->n++;
-		else
-			*changed = 1;   /* gone between resolve and load */
+			continue;
+		}
+		/* Gone between resolve and load: a -p target is gone for good. */
+		*changed = 1;
+		if (k < ts->npids)
+			drop_pid(ts, k);
 	}
 	free(pids);
 	return rc < 0 ? -1 : (int)ts->n;
