@@ -3,8 +3,8 @@
  * main.c - etmem-migrate: options, setup and wiring; the work is in
  * migrate.c (core) and mig-*.c (one kernel interface each).
  *
- * Only `swap` exists today; `numa` (move_pages) arrives with cslide as one
- * more struct mig_ops.
+ * Actions: `swap` (swap_pages / process_madvise) and `numa` (move_pages,
+ * cslide's demotions and promotions).
  */
 #include "migrate.h"
 
@@ -27,7 +27,7 @@ static struct {
 	struct opt_pids pids;
 	int dry_run, text, verbose;
 	const char *backend, *proc_root, *sys_root;
-	long long high, low, control_fd;
+	long long high, low, control_fd, quota_mb;
 } cfg = { .control_fd = -1 };
 
 /* Designated initializers: the unused range fields stay 0. */
@@ -56,8 +56,54 @@ static const struct opt opts[] = {
 	O('v', "verbose", OPT_FLAG, &cfg.verbose, NULL, "log debug lines"),
 	OPT_END
 };
+/* numa: the options that make sense for move_pages. */
+static const struct opt numa_opts[] = {
+	O('p', "pid", OPT_PIDS, &cfg.pids, "PID",
+	  "act only on this process (repeatable); others are counted as skipped_filtered"),
+	O(0, "dry-run", OPT_FLAG, &cfg.dry_run, NULL,
+	  "validate and print the plan on stderr; touch nothing"),
+	OI("node-mig-quota", &cfg.quota_mb, "MB",
+	  "per period, move at most MB MiB into or out of any one node (0 = no limit)",
+	  0, 1ll << 30),
+	O(0, "text", OPT_FLAG, &cfg.text, NULL, "write the text form instead of binary ETMR"),
+	OI("control-fd", &cfg.control_fd, "N",
+	  "supervisor control socket (stats, stop)", 0, 1 << 20),
+	O(0, "proc-root", OPT_STR, &cfg.proc_root, "DIR",
+	  "read DIR/proc instead of /proc (fixtures; also ETMEM_PROC_ROOT)"),
+	O(0, "sys-root", OPT_STR, &cfg.sys_root, "DIR",
+	  "read DIR/sys instead of /sys (also ETMEM_SYS_ROOT)"),
+	O('v', "verbose", OPT_FLAG, &cfg.verbose, NULL, "log debug lines"),
+	OPT_END
+};
 #undef O
 #undef OI
+
+static const struct opt_cmd numa_cmd = {
+	.name = "etmem-migrate numa",
+	.synopsis = "[-p PID]... [--dry-run] [--node-mig-quota MB] [--text] [OPTIONS] < decisions",
+	.description =
+	    "Move the pages that DECISION items with action demote or promote name to\n"
+	    "the decision's node, with move_pages(2), one period at a time (see\n"
+	    "'etmem-migrate swap --help' for the period, identity and validation rules,\n"
+	    "which are the same). Demotions go first, then promotions. Each page (one per\n"
+	    "page of the decision's size, e.g. one per 2 MiB hugetlb page) is located\n"
+	    "first: pages already on the target are counted (pages_already), swapped or\n"
+	    "unmapped ones counted and left; the others are moved and each page's status\n"
+	    "is read back: pages_moved, pages_busy, pages_failed (e.g. no such node). A\n"
+	    "refused page never stops the rest of the batch. --node-mig-quota is a second\n"
+	    "guard behind etmem-rank cslide: per period, at most MB MiB are moved into or\n"
+	    "out of any one node (with disjoint node pairs: the per-pair budget of both\n"
+	    "directions); pages beyond it are counted in pages_over_quota. Only pages the\n"
+	    "process maps alone are moved (MPOL_MF_MOVE); shared mappings are skipped.",
+	.opts = numa_opts,
+	.footer =
+	    "Exit status: 0 done, 64 usage, 65 bad input stream, 69 no NUMA support in\n"
+	    "this kernel, 71 OS error, 74 output error.\n\n"
+	    "Example:\n"
+	    "  etmem-scan -p 42 --node ... | etmem-rank cslide --node-pair 0,1 ... |\n"
+	    "      etmem-migrate numa --node-mig-quota 1024 --text\n\n"
+	    "See etmem-migrate(8) and docs/CSLIDE.md.",
+};
 
 static const struct opt_cmd cmd = {
 	.name = "etmem-migrate swap",
@@ -148,24 +194,26 @@ probe(struct mig_env *env)
 	}
 }
 
+static const struct opt_cmd *the_cmd = &cmd;
+
 static void
 usage_exit(const char *fmt, const char *arg)
 {
 	fprintf(stderr, "%s: ", log_procname());
 	fprintf(stderr, fmt, arg);
 	fputc('\n', stderr);
-	opt_synopsis(&cmd, stderr);
+	opt_synopsis(the_cmd, stderr);
 	exit(EX_USAGE);
 }
 
 static void
 top_help(FILE *fp)
 {
-	fprintf(fp, "usage: etmem-migrate swap [OPTIONS] < decisions\n\n"
+	fprintf(fp, "usage: etmem-migrate swap|numa [OPTIONS] < decisions\n\n"
 	    "Move the memory that etmem-rank decided on. Actions:\n"
-	    "  swap    swap out (openEuler swap_pages, else process_madvise PAGEOUT)\n\n"
-	    "NUMA moves (numa, move_pages) are not in this version.\n"
-	    "Run 'etmem-migrate swap --help' for the options.\n");
+	    "  swap    swap out (openEuler swap_pages, else process_madvise PAGEOUT)\n"
+	    "  numa    demote/promote between NUMA nodes (move_pages)\n\n"
+	    "Run 'etmem-migrate ACTION --help' for the options.\n");
 }
 
 int
@@ -186,11 +234,13 @@ main(int argc, char **argv)
 		top_help(stderr);
 		return EX_USAGE;
 	}
-	if (strcmp(argv[1], "swap") != 0)
-		usage_exit("unknown action '%s' (only 'swap' exists in this version)", argv[1]);
-	rc = opt_parse(&cmd, argc - 1, argv + 1, &e);
+	if (strcmp(argv[1], "numa") == 0)
+		the_cmd = &numa_cmd;
+	else if (strcmp(argv[1], "swap") != 0)
+		usage_exit("unknown action '%s' (swap, numa)", argv[1]);
+	rc = opt_parse(the_cmd, argc - 1, argv + 1, &e);
 	if (rc == OPT_HELP) {
-		opt_usage(&cmd, stdout);
+		opt_usage(the_cmd, stdout);
 		return 0;
 	}
 	if (rc < 0)
@@ -211,7 +261,14 @@ main(int argc, char **argv)
 	env.wmark_high = (unsigned)cfg.high;
 	env.wmark_low = (unsigned)cfg.low;
 	ro.text = cfg.text;
-	probe(&env);
+	if (the_cmd == &numa_cmd) {
+		env.force = &mig_move_pages;
+		env.node_quota_bytes = (uint64_t)cfg.quota_mb << 20;
+		if (mig_move_pages.probe(&env, &e) < 0)
+			fatal_err(&e);
+	} else {
+		probe(&env);
+	}
 	signals();
 	if (ctl_stage_open(&ctl, (int)cfg.control_fd, "etmem-migrate", &e) < 0)
 		fatal_err(&e);

@@ -34,7 +34,8 @@ const struct mig_stat_key mig_stat_keys[] = {
 	K(skipped_recycled), K(skipped_filtered), K(skipped_unmapped),
 	K(skipped_special), K(skipped_shared), K(skipped_locked),
 	K(skipped_unsupported), K(skipped_failed), K(skipped_stopped),
-	K(swapcache_reclaims),
+	K(swapcache_reclaims), K(pages_moved), K(pages_already), K(pages_busy),
+	K(pages_swapped), K(pages_unmapped), K(pages_failed), K(pages_over_quota),
 };
 #undef K
 const size_t mig_stat_nkeys = sizeof(mig_stat_keys) / sizeof(mig_stat_keys[0]);
@@ -324,10 +325,15 @@ print_plan(const struct mig_ctx *ctx, const struct mig_ops *ops,
 	for (size_t i = 0; i < r->n; i++) {
 		uint64_t bytes = r->v[i].npages * ctx->env->page_size;
 
-		fprintf(stderr, "plan: pid %d swap 0x%" PRIx64 "-0x%" PRIx64
+		const char *act = etmr_action_name(ctx->action);
+		char node[16] = "";
+
+		if (ctx->action != ETMR_ACT_SWAP && act != NULL)
+			snprintf(node, sizeof(node), " node %u", ctx->node);
+		fprintf(stderr, "plan: pid %d %s%s 0x%" PRIx64 "-0x%" PRIx64
 		    " %" PRIu64 " pages (%" PRIu64 " KiB) via %s\n",
-		    (int)ctx->pid, r->v[i].start, r->v[i].start + bytes,
-		    r->v[i].npages, bytes >> 10, ops->name);
+		    (int)ctx->pid, act ? act : "swap", node, r->v[i].start,
+		    r->v[i].start + bytes, r->v[i].npages, bytes >> 10, ops->name);
 	}
 }
 
@@ -483,6 +489,42 @@ act_ranges(struct mig *m, const struct mig_ops *ops, struct mig_ctx *ctx,
 		ops->close(ctx);
 }
 
+/* Whether this subcommand does action a. */
+static int
+action_pass(const struct mig *m, uint8_t a)
+{
+	if (m->env->force == &mig_move_pages)
+		return a == ETMR_ACT_DEMOTE || a == ETMR_ACT_PROMOTE;
+	return a == ETMR_ACT_SWAP;
+}
+
+/* numa order within a process: demotions first, as the original, so the
+ * promoted pages find the room the demotions made. */
+static int
+numa_cmp(const void *a, const void *b)
+{
+	const struct etmr_decision *x = a, *y = b;
+
+	if (x->action != y->action)
+		return x->action == ETMR_ACT_DEMOTE ? -1 : 1;
+	if (x->node != y->node)
+		return x->node < y->node ? -1 : 1;
+	if (x->size != y->size)
+		return x->size < y->size ? -1 : 1;
+	return x->start < y->start ? -1 : x->start > y->start;
+}
+
+/* Decisions a backend can take in one apply(): numa needs one action, node
+ * and size class per call; swap takes any. */
+static int
+same_group(const struct mig *m, const struct etmr_decision *a,
+    const struct etmr_decision *b)
+{
+	if (m->env->force != &mig_move_pages)
+		return 1;
+	return a->action == b->action && a->node == b->node && a->size == b->size;
+}
+
 /* Validate and act on the decisions of one (pid, start time). */
 static void
 do_process(struct mig *m, const struct etmr_decision *d, size_t n)
@@ -512,18 +554,26 @@ do_process(struct mig *m, const struct etmr_decision *d, size_t n)
 		skip_group(m, d, n, &m->st.skipped_vanished);
 		goto out;
 	}
-	for (size_t i = 0; i < n; i++) {
-		if (mig_clip(&d[i], m->stream_page, env->page_size, vl.v, vl.n, &r,
-		    &m->st, &e) < 0) {
-			log_err(&e);
-			skip_group(m, d + i, n - i, &m->st.skipped_failed);
-			goto out;
+	for (size_t i = 0, j; i < n; i = j) {
+		for (j = i + 1; j < n && same_group(m, &d[i], &d[j]); j++)
+			;
+		r.n = 0;
+		for (size_t k = i; k < j; k++) {
+			if (mig_clip(&d[k], m->stream_page, env->page_size, vl.v, vl.n,
+			    &r, &m->st, &e) < 0) {
+				log_err(&e);
+				skip_group(m, d + k, n - k, &m->st.skipped_failed);
+				goto out;
+			}
 		}
+		ctx.node = d[i].node;
+		ctx.size = d[i].size;
+		ctx.action = d[i].action;
+		if (env->dry_run)
+			print_plan(&ctx, ops, &r);
+		else if (r.n > 0)
+			act_ranges(m, ops, &ctx, &r);
 	}
-	if (env->dry_run)
-		print_plan(&ctx, ops, &r);
-	else if (r.n > 0)
-		act_ranges(m, ops, &ctx, &r);
 	if (!env->dry_run && have_before &&
 	    procfs_pid_status(ctx.pid, &after, NULL) == 0 && after.swap_kb > before.swap_kb)
 		m->st.bytes_swapped += (after.swap_kb - before.swap_kb) << 10;
@@ -561,11 +611,15 @@ act(struct mig *m)
 		 * move them out of the group first (stable: same pid anyway). */
 		n = 0;
 		for (size_t k = i; k < j; k++) {
-			if (m->pend[k].action == ETMR_ACT_SWAP)
+			if (action_pass(m, m->pend[k].action) != 0)
 				m->pend[i + n++] = m->pend[k];
 			else
 				skip_group(m, &m->pend[k], 1, &m->st.skipped_unsupported);
 		}
+		/* numa: demotions (action 2) before promotions (3), one target
+		 * node and page size at a time (do_process groups them). */
+		if (m->env->force == &mig_move_pages && n > 1)
+			qsort(m->pend + i, n, sizeof(*m->pend), numa_cmp);
 		if (n > 0)
 			do_process(m, m->pend + i, n);
 	}

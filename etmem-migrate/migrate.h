@@ -39,6 +39,7 @@ struct mig_env {
 	size_t n_only;
 	const struct mig_ops *force;  /* --backend; NULL = choose per process */
 	unsigned wmark_high, wmark_low; /* swapcache watermarks in %; 0 = unset */
+	uint64_t node_quota_bytes;    /* numa: per node and period; 0 = none */
 };
 
 /* A validated piece of a decision: whole base pages inside one VMA that the
@@ -54,6 +55,12 @@ struct mig_ctx {
 	pid_t pid;
 	int pidfd;                    /* pins the process (pidfd_open) */
 	void *priv;                   /* backend state, from open to close */
+	/* Every range of one apply() comes from decisions with this action,
+	 * node and page size class (numa: the target node and the stride of
+	 * move_pages; swap ignores them). Set by the core before each call. */
+	uint16_t node;
+	uint8_t size;
+	uint8_t action;
 };
 
 struct mig_ops {
@@ -83,6 +90,9 @@ struct mig_ops {
 
 extern const struct mig_ops mig_swap_pages;
 extern const struct mig_ops mig_madvise;
+extern const struct mig_ops mig_move_pages;   /* numa: demote/promote */
+
+#define MIG_NODES_MAX 256u            /* numa: nodes the quota ledger tracks */
 
 /*
  * Counters of one period. skipped_* count decision pieces (a decision cut by
@@ -109,6 +119,18 @@ struct mig_stats {
 	uint64_t skipped_failed;      /* the kernel refused the range */
 	uint64_t skipped_stopped;     /* SIGTERM/STOP came first */
 	uint64_t swapcache_reclaims;  /* RECLAIM_SWAPCACHE_ON sent */
+	/* numa (move_pages), per page of the decision's size class. */
+	uint64_t pages_moved;
+	uint64_t pages_already;       /* already on the target node */
+	uint64_t pages_busy;          /* -EBUSY */
+	uint64_t pages_swapped;       /* -ENOENT: not present */
+	uint64_t pages_unmapped;      /* -EFAULT */
+	uint64_t pages_failed;        /* any other refusal (ENODEV, ENOMEM...) */
+	uint64_t pages_over_quota;    /* cut by --node-mig-quota */
+	/* Quota ledger of the period: bytes moved into or out of each node.
+	 * Lives here because it has the period's lifetime (reset with the
+	 * counters); not a reported key. */
+	uint64_t node_bytes[MIG_NODES_MAX];
 };
 
 /* The counters as (key, offset) for the stream and for `stats`. */

@@ -91,6 +91,14 @@ merge_opts(struct opt *out, const struct opt *a, const struct opt *b)
 	out[n] = (struct opt)OPT_END;
 }
 
+static int
+engine_ctl(struct ctl_stage *s, const struct ctl_msg *m, void *arg)
+{
+	struct rank_ctx *ctx = arg;
+
+	return ctx->ops->ctl(ctx, s, m);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -121,6 +129,8 @@ main(int argc, char **argv)
 		list_engines(stderr);
 		return EX_USAGE;
 	}
+	if (ops == &rank_slide && rank_sweep_wanted(argc - 1, argv + 1))
+		return rank_sweep_main(argc - 1, argv + 1);   /* rank-sweep.c */
 	snprintf(name, sizeof(name), "etmem-rank %s", ops->name);
 	merge_opts(opts, ops->opts, common_opts);
 	cmd = (struct opt_cmd){ name, ops->synopsis, ops->description, opts, ops->footer };
@@ -158,6 +168,11 @@ main(int argc, char **argv)
 	if (ctl_stage_open(&ctl, (int)cfg.control_fd, "etmem-rank", &e) < 0) {
 		rank_ctx_free(&ctx);
 		fatal_err(&e);
+	}
+	if (ops->ctl != NULL) {
+		/* Engine-private requests (cslide's show commands). */
+		ctl.fn = engine_ctl;
+		ctl.arg = &ctx;
 	}
 	memset(&io, 0, sizeof(io));
 	io.stop = &stopping;

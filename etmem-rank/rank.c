@@ -22,7 +22,7 @@
 
 #define COUNTING_SORT_SCORE_MAX (1u << 16)
 
-const struct rank_ops *const rank_engines[] = { &rank_slide, NULL };
+const struct rank_ops *const rank_engines[] = { &rank_slide, &rank_cslide, &rank_plugin, &rank_exec, NULL };
 
 const struct rank_ops *
 rank_engine(const char *name)
@@ -248,7 +248,8 @@ sort_procs(struct period_state *ps, struct err *e)
 		return -1;
 	for (i = 0; i < ps->nprocs; i++)
 		ps->idx[i] = (uint32_t)i;
-	qsort_r(ps->idx, ps->nprocs, sizeof(*ps->idx), proc_idx_cmp, ps->procs);
+	if (ps->nprocs > 1)     /* idx may still be NULL for a period without P items */
+		qsort_r(ps->idx, ps->nprocs, sizeof(*ps->idx), proc_idx_cmp, ps->procs);
 	for (i = 0; i < ps->nprocs; i++) {
 		const struct etmr_proc *p = &ps->procs[ps->idx[i]];
 
@@ -295,8 +296,8 @@ on_round(struct rank_ctx *ctx, struct rank_io *io, struct period_state *ps,
 }
 
 static int
-on_access(struct rank_io *io, struct period_state *ps, struct rank_tracker *trk,
-    const struct etmr_frame *f, struct err *e)
+on_access(struct rank_ctx *ctx, struct rank_io *io, struct period_state *ps,
+    struct rank_tracker *trk, const struct etmr_frame *f, struct err *e)
 {
 	size_t i;
 
@@ -309,7 +310,8 @@ on_access(struct rank_io *io, struct period_state *ps, struct rank_tracker *trk,
 		/* Holes and swapped-out pages are not resident: nothing to rank. */
 		if (a->flags & (ETMR_F_HOLE | ETMR_F_SWAPPED))
 			continue;
-		if (rank_trk_add(trk, a->pid, a->start, a->npages, a->size, a->count, e) < 0)
+		if (rank_trk_add(trk, a->pid, a->start, a->npages, a->size, a->count, e) < 0 ||
+		    (ctx->ops->access != NULL && ctx->ops->access(ctx, a, e) < 0))
 			return err_prefix(e, "ACCESS at %s %llu (item %zu, pid %u)", where_word(io),
 			    (unsigned long long)f->offset, i, a->pid);
 	}
@@ -350,6 +352,8 @@ on_period(struct rank_ctx *ctx, struct rank_io *io, struct period_state *ps,
 		.facts = &f->period, .procs = ps->sorted, .nprocs = ps->nsorted,
 		.loop = ps->loop, .page_size = ctx->page_size, .trk = trk,
 	};
+	ctx->ustats = ps->ustats;
+	ctx->nustats = ps->nustats;
 	if (ctx->ops->period(ctx, &per, e) < 0)
 		return err_prefix(e, "PERIOD %u at %s %llu", f->period.period, where_word(io),
 		    (unsigned long long)f->offset);
@@ -390,7 +394,7 @@ on_frame(struct rank_ctx *ctx, struct rank_io *io, struct period_state *ps,
 	case ETMR_FRAME_ROUND:
 		return on_round(ctx, io, ps, trk, f, e);
 	case ETMR_FRAME_ACCESS:
-		return on_access(io, ps, trk, f, e);
+		return on_access(ctx, io, ps, trk, f, e);
 	case ETMR_FRAME_PROC:
 		if (grow((void **)&ps->procs, &ps->procs_cap, ps->nprocs + f->n,
 		    sizeof(*ps->procs), e) < 0)

@@ -27,6 +27,7 @@
 struct err;
 struct opt;
 struct ctl_stage;
+struct ctl_msg;
 
 #define RANK_STATS_MAX 32
 #define RANK_DECISIONS_MAX (1u << 26)  /* per period: 2.5 GiB of decisions */
@@ -51,6 +52,9 @@ struct rank_ctx {
 	size_t ndec, dec_cap;
 	struct etmr_stat stats[RANK_STATS_MAX];
 	size_t nstats;
+	/* The current period's upstream STAT items (set before period()). */
+	const struct etmr_stat *ustats;
+	size_t nustats;
 };
 
 struct rank_ops {
@@ -77,10 +81,20 @@ struct rank_ops {
 	int (*period)(struct rank_ctx *ctx, const struct rank_period *p, struct err *e);
 	/* Once at exit, also after errors. NULL = nothing. */
 	void (*fini)(struct rank_ctx *ctx);
+	/* Every resident ACCESS item (not hole, not swapped), in stream order,
+	 * as it is added to the tracker; for engines that need more than the
+	 * count (cslide: the node). NULL = none. -1 fails the run. */
+	int (*access)(struct rank_ctx *ctx, const struct etmr_access *a, struct err *e);
+	/* A control request other than STATS/STOP (e.g. SHOW_TASK_PAGES):
+	 * reply with ctl_send(s->conn.fd, ..., m->seq). NULL = ERROR reply.
+	 * Called between frames, never during period(). */
+	int (*ctl)(struct rank_ctx *ctx, struct ctl_stage *s, const struct ctl_msg *m);
 };
 
 /* Engines, in the order `etmem-rank --help` lists them. */
 extern const struct rank_ops rank_slide;
+extern const struct rank_ops rank_cslide;
+extern const struct rank_ops rank_plugin, rank_exec;  /* rank-plugin.c, rank-exec.c */
 extern const struct rank_ops *const rank_engines[];
 
 /* rank.c */
@@ -111,5 +125,12 @@ struct rank_io {
 /* Read the stream to its end (or a stop request), acting on every period,
  * then write END. 0 ok; -1 with e filled (EX_DATAERR: bad stream). */
 int rank_run(struct rank_ctx *ctx, struct rank_io *io, struct err *e);
+
+/* rank-sweep.c */
+/* `etmem-rank slide --sweep ...` (argv[0] = "slide"): the policy simulator.
+ * Returns the exit status. */
+int rank_sweep_main(int argc, char **argv);
+/* Is --sweep among the options (argv[0] = "slide")? */
+int rank_sweep_wanted(int argc, char **argv);
 
 #endif /* ETMEM_RANK_H */
