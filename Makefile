@@ -52,6 +52,8 @@ TOOL_LIBS := $(TOOLS:%=$(B)/obj/%/libtool.a)
 ETMEMD    := $(if $(filter etmemd-supervisor,$(TOOLS)),$(B)/bin/etmemd)
 all: $(BINS) $(ETMEMD) $(UNIT_BINS) $(HELPER_BINS) $(BENCH_BINS)
 
+include examples/examples.mk
+
 $(B)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS) $(WARN) $(CFLAGS) -MMD -MP -c -o $@ $<
