@@ -768,6 +768,13 @@ mig_run(const struct mig_run_opts *o, int in_fd, int out_fd, struct err *e)
 			m.stop_asked = 1;
 		if (mig_stopping || (m.stop_asked && m.npend == 0))
 			break;
+		/* Wait for input here, serving STATS meanwhile. */
+		if (o->ctl != NULL && o->ctl->enabled && !etmr_reader_buffered(r) &&
+		    ctl_stage_wait_fd(o->ctl, etmr_reader_fd(r)) == 1) {
+			m.stop_asked = 1;
+			if (m.npend == 0)
+				break;
+		}
 		rc = etmr_read(r, &f, e);
 		if (rc < 0 && mig_stopping)
 			break;   /* read interrupted by SIGTERM */

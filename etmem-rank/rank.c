@@ -441,6 +441,14 @@ rank_run(struct rank_ctx *ctx, struct rank_io *io, struct err *e)
 			stop_after_period = 1;
 		if (stop_after_period && !ps.in_period)
 			break;
+		/* Wait for input here rather than inside etmr_read(), so
+		 * engine commands are answered while the scanner sleeps. */
+		if (io->ctl && io->ctl->enabled && !etmr_reader_buffered(io->in) &&
+		    ctl_stage_wait_fd(io->ctl, etmr_reader_fd(io->in)) == 1) {
+			stop_after_period = 1;
+			if (!ps.in_period)
+				break;
+		}
 		r = etmr_read(io->in, &f, e);
 		if (r < 0) {
 			rc = -1;

@@ -327,6 +327,40 @@ ctl_stage_poll(struct ctl_stage *s, int timeout_ms)
 	}
 }
 
+int
+ctl_stage_wait_fd(struct ctl_stage *s, int fd)
+{
+	for (;;) {
+		struct pollfd pfd[2];
+		struct ctl_msg m;
+		int rc;
+
+		if (s->stop)
+			return 1;
+		if (!s->enabled)
+			return 0;
+		pfd[0] = (struct pollfd){ .fd = fd, .events = POLLIN };
+		pfd[1] = (struct pollfd){ .fd = s->conn.fd, .events = POLLIN };
+		rc = poll(pfd, 2, -1);
+		if (rc < 0)
+			return errno == EINTR ? 0 : 1;
+		if (pfd[1].revents != 0) {
+			if (ctl_conn_fill(&s->conn, NULL) <= 0) {
+				s->stop = 1;    /* supervisor gone */
+				return 1;
+			}
+			while ((rc = ctl_conn_next(&s->conn, &m, NULL)) == 1)
+				ctl_stage_dispatch(s, &m);
+			if (rc < 0) {
+				s->stop = 1;
+				return 1;
+			}
+		}
+		if (pfd[0].revents != 0)
+			return s->stop;
+	}
+}
+
 void
 ctl_stage_close(struct ctl_stage *s)
 {

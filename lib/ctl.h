@@ -95,6 +95,10 @@ struct ctl_stage {
 int ctl_stage_open(struct ctl_stage *s, int fd, const char *name, struct err *e);
 /* Sleep up to timeout_ms (0 = just poll), serving requests. 1 = stop asked. */
 int ctl_stage_poll(struct ctl_stage *s, int timeout_ms);
+/* Block until fd is readable (or hung up) while serving requests, so a stage
+ * waiting for input still answers STATS and engine commands at once.
+ * 1 = stop asked; 0 = fd ready, or a signal interrupted the wait. */
+int ctl_stage_wait_fd(struct ctl_stage *s, int fd);
 void ctl_stage_close(struct ctl_stage *s);
 
 #endif /* ETMEM_CTL_H */

@@ -486,6 +486,18 @@ text_read(struct etmr_reader *r, struct etmr_frame *f, struct err *e)
 
 /* ---- API ---- */
 
+int
+etmr_reader_fd(const struct etmr_reader *r)
+{
+	return r->fd;
+}
+
+int
+etmr_reader_buffered(const struct etmr_reader *r)
+{
+	return r->len > r->pos || r->eof;
+}
+
 struct etmr_reader *
 etmr_reader_open(int fd, const char *name, struct err *e)
 {

@@ -246,6 +246,11 @@ struct etmr_reader *etmr_reader_open(int fd, const char *name, struct err *e);
  * data, with the byte offset or line and the frame type in the message). */
 int etmr_read(struct etmr_reader *r, struct etmr_frame *f, struct err *e);
 const struct etmr_header *etmr_reader_header(const struct etmr_reader *r);
+/* The fd the reader reads, and whether it already holds input (or has seen
+ * EOF) so that etmr_read() can make progress without blocking on the fd: a
+ * caller that waits on the fd together with other fds checks this first. */
+int etmr_reader_fd(const struct etmr_reader *r);
+int etmr_reader_buffered(const struct etmr_reader *r);
 enum etmr_form etmr_reader_form(const struct etmr_reader *r);
 void etmr_reader_close(struct etmr_reader *r);
 

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* test-ctl.c - control-frame codec and the stage helper (lib/ctl.c). */
 #include <sys/socket.h>
+#include <sys/wait.h>
 
 #include <stdlib.h>
 #include <string.h>
@@ -168,6 +169,53 @@ test_ctl__peer_gone_means_stop(void)
 	free(s);
 }
 
+/* A stage blocked waiting for input still answers STATS, then sees input. */
+static void
+test_ctl__wait_fd_serves_requests(void)
+{
+	struct ctl_stage *s = malloc(sizeof(*s));
+	struct ctl_conn *sup = malloc(sizeof(*sup));
+	struct ctl_msg m;
+	struct err e;
+	int sv[2], in[2];
+	pid_t pid;
+
+	CHECK(socketpair(AF_UNIX, SOCK_STREAM, 0, sv) == 0);
+	CHECK(pipe(in) == 0);
+	CHECK(ctl_stage_open(s, sv[1], "t", &e) == 0);
+	ctl_conn_init(sup, sv[0]);
+	CHECK(ctl_conn_fill(sup, &e) == 1);
+	CHECK(ctl_conn_next(sup, &m, &e) == 1);         /* HELLO */
+	snprintf(s->stats, sizeof(s->stats), "k 1\n");
+	pid = fork();
+	if (pid == 0) {
+		/* The "supervisor": ask for STATS, wait for the answer, then
+		 * feed the input pipe. */
+		struct ctl_msg r;
+
+		ctl_send(sv[0], CTL_MSG_STATS, 0, 5, NULL, 0, NULL);
+		while (ctl_conn_fill(sup, NULL) == 1)
+			if (ctl_conn_next(sup, &r, NULL) == 1 && r.type == CTL_MSG_TEXT)
+				break;
+		_exit(write(in[1], "x", 1) == 1 ? 0 : 1);
+	}
+	CHECK(ctl_stage_wait_fd(s, in[0]) == 0);        /* returns only on input */
+	{
+		char c;
+
+		CHECK(read(in[0], &c, 1) == 1 && c == 'x');
+	}
+	CHECK(ctl_send(sv[0], CTL_MSG_STOP, 0, 6, NULL, 0, &e) == 0);
+	CHECK(ctl_stage_wait_fd(s, in[0]) == 1);        /* STOP while waiting */
+	waitpid(pid, NULL, 0);
+	close(in[0]);
+	close(in[1]);
+	close(sv[0]);
+	ctl_stage_close(s);
+	free(s);
+	free(sup);
+}
+
 int
 main(void)
 {
@@ -177,5 +225,6 @@ main(void)
 	RUN(test_ctl__stage_serves_stats_and_stop);
 	RUN(test_ctl__stage_disabled_sleeps);
 	RUN(test_ctl__peer_gone_means_stop);
+	RUN(test_ctl__wait_fd_serves_requests);
 	return unit_done();
 }
