@@ -49,14 +49,17 @@ static const struct opt opts[] = {
 	{ 'v', "verbose", OPT_FLAG, &cfg.verbose, NULL, "debug log on stderr", 0, 0, 0, 0, NULL },
 	OPT_END };
 
-static const struct opt_cmd cmd = {
+/* The tool's options followed by the DAMON backend's (scan-damon.c). */
+static struct opt all_opts[64];
+
+static struct opt_cmd cmd = {
 	"etmem-scan", "(-p PID | -n NAME)... [--backend NAME] [--loop N] [--interval SEC] [--sleep SEC] [--periods N] [--text]",
 	"Scan the memory of target processes for accesses and write an ETMR stream\n"
 	"to stdout: per period the selected VMAs (V), per pass a ROUND and its access\n"
 	"extents (A), the processes' facts (P), counters (S) and a PERIOD; END last.\n"
 	"Backends: idle_pages (openEuler etmem_scan), page_idle (CONFIG_IDLE_PAGE_TRACKING),\n"
 	"damon (CONFIG_DAMON_VADDR), smaps (clear_refs + Referenced, any kernel).",
-	opts,
+	all_opts,
 	"Exit status: 0 done or stopped (SIGTERM, STOP, every -p target exited),\n"
 	"64 usage, 65 bad capture, 66 no such process, 69 backend unavailable\n"
 	"(names the kernel option or module), 71/74 OS or I/O error, 77 permission.\n\n"
@@ -116,6 +119,8 @@ setup(struct scan_env *env, struct scan_config *sc, struct err *e)
 	sc->text = cfg.text;
 	sc->control_fd = (int)cfg.control_fd;
 	sc->swap_flag = cfg.swap_flag;
+	if (scan_damon_setup(env, cfg.backend, e) < 0)
+		return -1;
 	if (procfs_init(cfg.proc_root, cfg.sys_root, e) < 0)
 		return -1;
 	if (!cfg.list && cfg.decode == NULL && sc->npids == 0 && sc->name == NULL)
@@ -133,6 +138,8 @@ main(int argc, char **argv)
 	int i;
 
 	log_init("etmem-scan", LOG_LEVEL_INFO, 0);
+	if (opt_join(all_opts, sizeof(all_opts) / sizeof(all_opts[0]), opts, scan_damon_opts) < 0)
+		BUG("option table too small");
 	i = opt_parse(&cmd, argc, argv, &e);
 	if (i == OPT_HELP) {
 		opt_usage(&cmd, stdout);

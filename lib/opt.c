@@ -181,6 +181,26 @@ opt_parse(const struct opt_cmd *cmd, int argc, char **argv, struct err *e)
 	return optind;
 }
 
+int
+opt_join(struct opt *dst, size_t cap, const struct opt *a, const struct opt *b)
+{
+	size_t n = 0;
+	const struct opt *o;
+
+	for (o = a; o->type != OPT_END_; o++) {
+		if (n + 1 >= cap)
+			return -1;
+		dst[n++] = *o;
+	}
+	for (o = b; o->type != OPT_END_; o++) {
+		if (n + 1 >= cap)
+			return -1;
+		dst[n++] = *o;
+	}
+	dst[n] = (struct opt)OPT_END;
+	return 0;
+}
+
 void
 opt_synopsis(const struct opt_cmd *cmd, FILE *fp)
 {

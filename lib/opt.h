@@ -64,6 +64,10 @@ struct opt_cmd {
  * names the option and what was wrong with its value.
  */
 int opt_parse(const struct opt_cmd *cmd, int argc, char **argv, struct err *e);
+/* Join two OPT_END-terminated tables into dst (cap entries incl. the end),
+ * so a backend can own its options and the tool splice them into its own.
+ * -1 if they do not fit. */
+int opt_join(struct opt *dst, size_t cap, const struct opt *a, const struct opt *b);
 /* The full --help text. */
 void opt_usage(const struct opt_cmd *cmd, FILE *fp);
 /* One line: "usage: NAME SYNOPSIS" plus a pointer to --help. */
