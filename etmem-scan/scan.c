@@ -56,9 +56,9 @@ probe(const struct scan_ops *ops, const struct scan_env *env, struct err *e)
 {
 	if (ops->probe(env, e) < 0)
 		return -1;
-	if (ops->collect == NULL)
-		return err_set(e, EX_UNAVAILABLE, 0, "backend %s: not implemented "
-		    "in this build", ops->name);
+	if (ops->collect == NULL)      /* every backend in scan_backends[] has one */
+		return err_set(e, EX_SOFTWARE, 0, "backend %s has no collect hook",
+		    ops->name);
 	return 0;
 }
 
