@@ -25,6 +25,7 @@
 
 #include "err.h"
 #include "log.h"
+#include "procfs.h"
 
 #define EXIT_CLI 255            /* the original's -1 for a bad command line */
 #define PID_FILE "/run/etmemd.pid"
@@ -260,6 +261,10 @@ main(int argc, char **argv)
 		fatal(71, "cannot resolve /proc/self/exe");
 	env = getenv("ETMEM_SCAN_BACKEND");
 	sup.scan_backend = env != NULL && env[0] != '\0' ? env : "auto";
+	/* ETMEM_PROC_ROOT/ETMEM_SYS_ROOT: the daemon's machine checks (NUMA
+	 * nodes for cslide) see the same tree as the stages it starts. */
+	if (procfs_init(NULL, NULL, &e) < 0)
+		fatalx(64, "%s", e.msg);
 	TAILQ_INIT(&sup.projects);
 	if (a.fork_mode)
 		ready_fd = fork_mode();

@@ -14,7 +14,6 @@
 
 #include <sys/stat.h>
 #include <dirent.h>
-#include <dlfcn.h>
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
@@ -88,11 +87,42 @@ sup_task_find(struct sup_engine *e, const char *name)
 	return NULL;
 }
 
-/* Engines whose stage programs exist in this tree. */
+/* Engines whose stage programs exist in this tree (memdcd's does not). */
 static int
 engine_startable(enum conf_engine_type t)
 {
-	return t == CONF_ENG_SLIDE || t == CONF_ENG_PSI;
+	return t != CONF_ENG_MEMDCD;
+}
+
+/*
+ * DAMON sysfs has a single owner, so one etmem-scan serves every damon task
+ * of a project: the oldest task (the list's tail) runs it with all the
+ * engine's targets; the others are "followers" that never spawn. Adding or
+ * removing a task restarts the leader with the new target list.
+ */
+struct sup_task *
+sup_damon_leader(struct sup_engine *e)
+{
+	if (e->conf->type != CONF_ENG_DAMON)
+		return NULL;
+	return TAILQ_LAST(&e->tasks, sup_task_list);
+}
+
+/* Start the project's damon scanner again after its task list changed. */
+static int
+damon_resync(struct sup_engine *e)
+{
+	struct sup_task *lead = sup_damon_leader(e), *t;
+
+	if (lead == NULL || !e->proj->started)
+		return 0;
+	TAILQ_FOREACH(t, &e->tasks, entry)
+		if (t != lead)
+			snprintf(t->last_error, sizeof(t->last_error), "monitored "
+			    "by the etmem-scan of task %s", lead->conf->name);
+	if (lead->state != TASK_STOPPED)
+		sup_tasks_stop_wait(&lead, 1);
+	return sup_task_event(lead, TEV_START);
 }
 
 static int
@@ -120,7 +150,6 @@ engine_check(const struct conf_engine *ce, struct err *e)
 {
 	char real[PATH_MAX];
 	struct stat st;
-	void *h;
 	int n;
 
 	switch (ce->type) {
@@ -129,8 +158,8 @@ engine_check(const struct conf_engine *ce, struct err *e)
 		if (n % 2 != 0 || (size_t)n != ce->npairs * 2)
 			return err_set(e, 78, 0, "engine cslide: this machine has "
 			    "%d NUMA node(s), node_pair describes %zu; cslide "
-			    "needs an even number, every node paired", n,
-			    ce->npairs * 2);
+			    "needs an even number of nodes, every node paired "
+			    "(DRAM,AEP)", n, ce->npairs * 2);
 		return 0;
 	case CONF_ENG_PSI:
 		if (access("/proc/pressure/memory", R_OK) != 0)
@@ -148,17 +177,9 @@ engine_check(const struct conf_engine *ce, struct err *e)
 		    ((st.st_mode & 0777) != 0700 && (st.st_mode & 0777) != 0500))
 			return err_set(e, 77, 0, "engine %s: '%s' must be "
 			    "root:root with mode 0700 or 0500", ce->eng_name, real);
-		h = dlopen(real, RTLD_NOW | RTLD_LOCAL);
-		if (h == NULL)
-			return err_set(e, 69, 0, "engine %s: dlopen '%s': %s",
-			    ce->eng_name, real, dlerror());
-		if (dlsym(h, ce->ops_name) == NULL) {
-			err_set(e, 69, 0, "engine %s: '%s' has no symbol '%s'",
-			    ce->eng_name, real, ce->ops_name);
-			dlclose(h);
-			return -1;
-		}
-		dlclose(h);
+		/* No dlopen here: a plugin's constructors would run as root
+		 * inside the daemon (W-39). etmem-rank plugin checks the file
+		 * again and loads it by fd; a bad library fails the start. */
 		return 0;
 	default:
 		return 0;
@@ -434,6 +455,17 @@ sup_obj_add(const char *path)
 			    t->last_error);
 			goto undo;
 		}
+		if (t->eng->conf->type == CONF_ENG_DAMON) {
+			/* The one scanner restarts with every target. */
+			if (damon_resync(t->eng) < 0) {
+				log_warnx("obj add: task %s: the damon scanner "
+				    "cannot restart: %s", sup_task_label(t),
+				    sup_damon_leader(t->eng)->last_error);
+				goto undo;
+			}
+			nstart++;
+			continue;
+		}
 		if (sup_task_event(t, TEV_START) < 0) {
 			log_warnx("obj add: task %s cannot start: %s",
 			    sup_task_label(t), t->last_error);
@@ -514,8 +546,13 @@ sup_obj_del(const char *path)
 			last = RPC_ENG_NOEXIST;
 		else if ((t = sup_task_find(se, ct->name)) == NULL)
 			last = RPC_TASK_NOEXIST;
-		else
+		else {
 			tasks_remove(&t, 1);
+			if (se->conf->type == CONF_ENG_DAMON &&
+			    damon_resync(se) < 0)
+				log_warnx("obj del: the damon scanner of project "
+				    "%s cannot restart", p->conf->name);
+		}
 		if (last != RPC_OK)
 			log_warnx("obj del: task %s/%s/%s: %s", ct->project,
 			    ct->engine, ct->name, rpc_result_text(last));
@@ -552,12 +589,18 @@ sup_project_start(const char *name)
 		return RPC_PRO_NOEXIST;
 	if (p->started)
 		return RPC_PRO_STARTED;
-	if (p->conf->scan_type == CONF_SCAN_REGION) {
-		log_warnx("project %s: scan_type=region (DAMON) projects are "
-		    "not run by this supervisor", name);
-		return RPC_INTER_ERR;
-	}
 	TAILQ_FOREACH(e, &p->engines, entry) {
+		if ((p->conf->scan_type == CONF_SCAN_REGION) !=
+		    (e->conf->type == CONF_ENG_DAMON)) {
+			/* Wording kept from when damon had no stages at all
+			 * (tests/bats/cli.bats L16 looks for it). */
+			log_warnx("project %s: engine %s %s; not started", name,
+			    sup_engine_id(e), e->conf->type == CONF_ENG_DAMON ?
+			    "has no stage programs in a scan_type=page project "
+			    "(it needs scan_type=region)" :
+			    "cannot run in a scan_type=region (DAMON) project");
+			return RPC_INTER_ERR;
+		}
 		if (!engine_startable(e->conf->type)) {
 			log_warnx("project %s: engine %s has no stage programs "
 			    "in this build; not started", name, sup_engine_id(e));
@@ -567,6 +610,14 @@ sup_project_start(const char *name)
 	n = collect(p, NULL, &v);
 	p->started = 1;
 	for (i = 0; i < n; i++) {
+		struct sup_task *lead = sup_damon_leader(v[i]->eng);
+
+		if (lead != NULL && lead != v[i]) {
+			snprintf(v[i]->last_error, sizeof(v[i]->last_error),
+			    "monitored by the etmem-scan of task %s",
+			    lead->conf->name);
+			continue;
+		}
 		if (sup_task_event(v[i], TEV_START) < 0) {
 			log_warnx("project %s: task %s cannot start: %s; "
 			    "stopping what was started", name,
@@ -699,6 +750,7 @@ sup_engine_cmd(const struct rpc_req *req, struct sup_client *c)
 	struct sup_task *t = NULL, *it;
 	struct sup_stage *s;
 	uint16_t type = CTL_MSG_PLUGIN_CMD;
+	char payload[sizeof(req->eng_cmd) + 32];
 	struct err err;
 
 	if (req->proj[0] == '\0' || req->eng[0] == '\0' ||
@@ -715,6 +767,26 @@ sup_engine_cmd(const struct rpc_req *req, struct sup_client *c)
 		return RPC_ENG_NOEXIST;
 	if (req->task[0] != '\0' && (t = sup_task_find(e, req->task)) == NULL)
 		return RPC_TASK_NOEXIST;
+	/* Only cslide and plugins have private commands (cli-contract
+	 * 3.4): the others fail INVAL without asking a stage. */
+	if (e->conf->type == CONF_ENG_CSLIDE) {
+		if (strcmp(req->eng_cmd, "showtaskpages") == 0)
+			type = CTL_MSG_SHOW_TASK_PAGES;
+		else if (strcmp(req->eng_cmd, "showhostpages") == 0)
+			type = CTL_MSG_SHOW_HOST_PAGES;
+		else {
+			log_warnx("engine cslide: unknown command '%s'",
+			    req->eng_cmd);
+			return RPC_INVAL;
+		}
+		if (type == CTL_MSG_SHOW_TASK_PAGES && t == NULL) {
+			log_warnx("engine cslide showtaskpages: -t TASK is "
+			    "required");
+			return RPC_INVAL;
+		}
+	}
+	/* Other engines: the stage decides what it supports; slide's and
+	 * exec's rankers answer ERROR, the original's INVAL. */
 	if (t == NULL)
 		TAILQ_FOREACH(it, &e->tasks, entry)
 			if (it->state == TASK_RUNNING) {
@@ -732,14 +804,15 @@ sup_engine_cmd(const struct rpc_req *req, struct sup_client *c)
 		    req->eng, req->eng_cmd, sup_task_label(t));
 		return RPC_INVAL;
 	}
-	if (strcmp(req->eng_cmd, "showtaskpages") == 0)
-		type = CTL_MSG_SHOW_TASK_PAGES;
-	else if (strcmp(req->eng_cmd, "showhostpages") == 0)
-		type = CTL_MSG_SHOW_HOST_PAGES;
-	/* The stage decides what it supports: slide's ranker answers ERROR,
-	 * which is the original's INVAL for engines without commands. */
-	if (ctl_send(s->ctl_fd, type, 0, ++s->seq, req->eng_cmd,
-	    strlen(req->eng_cmd), &err) < 0) {
+	/* showtaskpages names the task's pinned pid (the ranker's default is
+	 * its first pid, which a name task may have several of). */
+	if (type == CTL_MSG_SHOW_TASK_PAGES && t->target > 0)
+		snprintf(payload, sizeof(payload), "showtaskpages %d",
+		    (int)t->target);
+	else
+		snprintf(payload, sizeof(payload), "%s", req->eng_cmd);
+	if (ctl_send(s->ctl_fd, type, 0, ++s->seq, payload, strlen(payload),
+	    &err) < 0) {
 		log_err(&err);
 		return RPC_INTER_ERR;
 	}

@@ -26,7 +26,7 @@ struct event_base;
 struct evbuffer;
 
 #define SUP_STAGES_MAX 3
-#define SUP_ARGV_MAX 48
+#define SUP_ARGV_MAX 160          /* plugins pass their private keys */
 #define SUP_STOP_GRACE_MS 700     /* STOP+SIGTERM, then SIGKILL: all gone < 1 s */
 #define SUP_BACKOFF_MIN_S 1
 #define SUP_BACKOFF_MAX_S 30
@@ -164,6 +164,9 @@ void sup_project_show(const char *name, int verbose, struct evbuffer *out);
 /* RPC_* or SUP_PENDING (then the stage's answer finishes the client). */
 int sup_engine_cmd(const struct rpc_req *req, struct sup_client *c);
 void sup_registry_clear(void);
+/* The damon task that runs the engine's one etmem-scan; NULL for other
+ * engines or no task. */
+struct sup_task *sup_damon_leader(struct sup_engine *e);
 /* Name of an engine as the CLI addresses it and show prints it. */
 const char *sup_engine_id(const struct sup_engine *e);
 

@@ -72,7 +72,7 @@ static const char *const vm_flags_ht[] = { "ht", NULL };
 static const char *const damon_actions[] = { "willneed", "cold", "pageout",
 	"hugepage", "nohugepage", "stat", NULL };
 static const char *const engine_types[] = { "slide", "cslide", "memdcd",
-	"damon", "psi", "thirdparty", NULL };
+	"damon", "psi", "thirdparty", "exec", NULL };
 
 #define INVAL CONF_REPLY_INVAL
 #define INTER CONF_REPLY_INTER_ERR
@@ -149,6 +149,8 @@ static const struct ckey keys[] = {
 	  1, 4095, NULL, F(conf_engine, libname), NOHAS },
 	{ "ops_name", CONF_G_ENGINE, E(THIRDPARTY), CK_STR, CKF_REQ, INTER,
 	  1, 255, NULL, F(conf_engine, ops_name), NOHAS },
+	{ "command", CONF_G_ENGINE, E(EXEC), CK_STR, CKF_REQ, INTER,
+	  1, 4095, NULL, F(conf_engine, command), NOHAS },
 
 	{ "project", CONF_G_TASK, E_ALL, CK_STR, CKF_REQ | CKF_ID, INVAL,
 	  1, CONF_NAME_MAX, NULL, F(conf_task, project), NOHAS },
@@ -906,6 +908,7 @@ conf_engine_clear(struct conf_engine *eng)
 	free(eng->pairs);
 	free(eng->libname);
 	free(eng->ops_name);
+	free(eng->command);
 }
 
 void

@@ -144,6 +144,9 @@ conf_print_engine(const struct conf_engine *eng, FILE *fp)
 			put_str(fp, "ops_name", eng->ops_name);
 		put_priv(fp, eng->priv, eng->npriv);
 		break;
+	case CONF_ENG_EXEC:
+		put_str(fp, "command", eng->command);
+		break;
 	default:
 		break;
 	}

@@ -18,7 +18,7 @@
  * keys, ranges, cross-key rules inside the file). What needs the daemon's
  * state or the machine is left to the caller and documented per field:
  * project/engine existence, the NUMA node count for node_pair, the thirdparty
- * library's owner/mode/symbol, and T <= 3*loop when the task's project is
+ * library's owner/mode, and T <= 3*loop when the task's project is
  * not in the same file (conf_task_check_project()).
  *
  * No GLib or libyaml type appears here; the model is plain C, owned by the
@@ -51,6 +51,7 @@ enum conf_engine_type {
 	CONF_ENG_DAMON,
 	CONF_ENG_PSI,
 	CONF_ENG_THIRDPARTY,
+	CONF_ENG_EXEC,                   /* etmem-rank exec --command CMD */
 	CONF_ENG_NTYPES
 };
 
@@ -134,10 +135,13 @@ struct conf_engine {
 	uint32_t min_acc, max_acc;       /* 0..UINT32_MAX */
 	uint32_t min_age, max_age;       /* 0..UINT32_MAX */
 	enum conf_damon_action action;
-	/* thirdparty: caller does realpath, root:root 0700|0500, dlopen, dlsym */
+	/* thirdparty: caller does realpath, root:root 0700|0500; etmem-rank
+	 * plugin loads it (never the daemon) */
 	char *libname, *ops_name;
 	struct conf_kv *priv;            /* every other key, for the plugin */
 	size_t npriv;
+	/* exec: the policy program, run with /bin/sh -c; 1..4095 bytes */
+	char *command;
 };
 
 struct conf_task {

@@ -10,6 +10,7 @@
 load /usr/lib/bats/bats-support/load
 load /usr/lib/bats/bats-assert/load
 load ../lib/swap
+load ../lib/sup
 
 setup_file() {
 	swap_setup
@@ -44,56 +45,12 @@ teardown() {
 	[ "$san" -eq 0 ]
 }
 
-start_daemon() {
-	ETMEMD_LOG_STDERR=1 etmemd -l 0 -s "$SOCK" 2>"$T/d.log" &
-	DPID=$!
-	for _ in $(seq 100); do grep -q "@$SOCK\$" /proc/net/unix && return 0; sleep 0.05; done
-	return 1
-}
-
-conf() { cat > "$T/$1"; chmod 600 "$T/$1"; echo "$T/$1"; }
-
 # slide_conf PROJ TASK TYPE VALUE: a full slide file (loop 1, T 1).
 slide_conf() {
 	printf '[project]\nname=%s\nloop=1\ninterval=1\nsleep=1\n\n' "$1"
 	printf '[engine]\nname=slide\nproject=%s\n\n' "$1"
 	printf '[task]\nproject=%s\nengine=slide\nname=%s\ntype=%s\nvalue=%s\nT=1\n' "$1" "$2" "$3" "$4"
 }
-
-# start_workload: sets WPID, HOT, COLD (0xS-0xE) from the ready line.
-start_workload() {
-	"$ETMEM_TESTBIN/workload" --hot 8 --cold 32 --touch-ms 20 --ready-file "$T/ready" "$@" >/dev/null &
-	WPIDS+=($!)
-	for _ in $(seq 200); do [ -s "$T/ready" ] && break; sleep 0.05; done
-	line=$(cat "$T/ready")
-	WPID=$(sed 's/.*pid=\([0-9]*\).*/\1/' <<< "$line")
-	HOT=$(sed 's/.*hot=\([^ ]*\).*/\1/' <<< "$line")
-	COLD=$(sed 's/.*cold=\([^ ]*\).*/\1/' <<< "$line")
-	[ "$WPID" = "${WPIDS[-1]}" ]
-}
-
-# vma_kb PID RANGE FIELD: a smaps field (kB) of the VMA starting at RANGE's start.
-vma_kb() {
-	local start=${2%%-*}
-	start=${start#0x}
-	awk -v s="$start" -v f="$3:" '
-		/^[0-9a-f]+-[0-9a-f]+ / { split($1, a, "-"); cur = (a[1] == s) }
-		cur && $1 == f { print $2; exit }' "/proc/$1/smaps"
-}
-
-stage_pids() { pgrep -P "$DPID" || true; }
-
-# show_field TASKLINE-REGEX: the verbose show output
-verbose() { etmem project show -s "$SOCK" --verbose; }
-
-wait_for() {  # wait_for SECONDS CMD...: poll until CMD succeeds
-	local n=$(( $1 * 10 )); shift
-	for _ in $(seq "$n"); do "$@" && return 0; sleep 0.1; done
-	return 1
-}
-
-cold_swapped() { [ "$(vma_kb "$WPID" "$COLD" Swap)" -gt 16384 ]; }
-task_running() { verbose | grep -q "state: running"; }
 
 @test "e2e: slide swaps out the cold region, keeps the hot one; stop and del leave nothing" {
 	start_workload

@@ -22,7 +22,7 @@
 #define PROJ "[project]\nname=test\nloop=1\ninterval=1\nsleep=1\n"
 
 static char tmpdir[] = "/tmp/test-conf.XXXXXX";
-static const char *const samples[] = { "slide", "cslide", "thirdparty",
+static const char *const samples[] = { "slide", "cslide", "thirdparty", "exec",
 	"psi", "pmu", "damon" };
 
 /* Write a file under tmpdir with the given content and mode; its path. */

@@ -410,7 +410,7 @@ test_conf__engine_identity(void)
 
 	BAD("[engine]\nproject=p\nname=nosuchengine\n", INTER_ERR,
 	    "t.yaml:3: key 'name' in [engine]: 'nosuchengine' is not one of "
-	    "slide, cslide, memdcd, damon, psi, thirdparty");
+	    "slide, cslide, memdcd, damon, psi, thirdparty, exec");
 	BAD("[engine]\nproject=p\nname=\n", INTER_ERR, "'' is not one of");
 	BAD("[engine]\nproject=p\n", INVAL,
 	    "t.yaml:1: key 'name' in [engine]: required key is missing");
@@ -424,6 +424,50 @@ test_conf__engine_identity(void)
 		CHECK(conf_find_engine(cf, "q", "memdcd") == NULL);
 	}
 	conf_free(cf);
+}
+
+/* exec: a required command (1..4095 bytes), run by etmem-rank exec. */
+static void
+test_conf__engine_exec(void)
+{
+	struct conf_file *cf;
+	char *big;
+
+	BAD("[engine]\nproject=p\nname=exec\n", INTER_ERR,
+	    "key 'command' in [engine]: required key is missing");
+	BAD("[engine]\nproject=p\nname=exec\ncommand=\n", INTER_ERR,
+	    "t.yaml:4: key 'command' in [engine]");
+	big = malloc(4096 + 64);
+	if (big != NULL) {
+		int n = sprintf(big, "[engine]\nproject=p\nname=exec\ncommand=");
+
+		memset(big + n, 'c', 4095);
+		strcpy(big + n + 4095, "\n");
+		cf = OK(big);
+		if (cf)
+			CHECK_EQ_U(strlen(cf->engines[0].command), 4095);
+		conf_free(cf);
+		strcpy(big + n + 4095, "c\n");
+		BAD(big, INTER_ERR, "key 'command' in [engine]");
+		free(big);
+	}
+	cf = OK("[engine]\nproject=p\nname=exec\n"
+	    "command=python3 /x/exec-engine.py --max-pages 4\n");
+	if (cf) {
+		CHECK_EQ_U(cf->engines[0].type, CONF_ENG_EXEC);
+		CHECK_STR(conf_engine_id(&cf->engines[0]), "exec");
+		CHECK_STR(cf->engines[0].command,
+		    "python3 /x/exec-engine.py --max-pages 4");
+	}
+	conf_free(cf);
+	/* A task names the engine by its type, as for every built-in. */
+	cf = OK("[task]\nproject=p\nengine=exec\nname=t\ntype=pid\nvalue=1\n");
+	if (cf)
+		CHECK_EQ_U(cf->tasks[0].engine_type, CONF_ENG_EXEC);
+	conf_free(cf);
+	/* A plugin may not take the name of the new type. */
+	BAD("[engine]\nproject=p\nname=thirdparty\neng_name=exec\n"
+	    "libname=/l.so\nops_name=o\n", INVAL, "is the name of an engine type");
 }
 
 static void
@@ -955,6 +999,7 @@ main(void)
 	RUN(test_conf__project_watermarks);
 	RUN(test_conf__project_scan_type);
 	RUN(test_conf__engine_identity);
+	RUN(test_conf__engine_exec);
 	RUN(test_conf__engine_thirdparty);
 	RUN(test_conf__engine_damon);
 	RUN(test_conf__engine_cslide);
