@@ -218,43 +218,19 @@ check_touched() {
 @test "etmem-pmu: --control-fd: HELLO, STATS with the pmu counters, STOP ends with END" {
 	command -v python3 >/dev/null || skip "python3 not installed"
 	start_touch 8 1
-	run python3 - "$PMU" "$HP" "$T/out" <<-'PY'
-	import socket, struct, subprocess, sys, time
+	run env PYTHONDONTWRITEBYTECODE=1 PYTHONPATH="$BATS_TEST_DIRNAME/../lib" python3 - "$PMU" "$HP" "$T/out" <<-'PY'
+	import sys, time
+	from ctl_peer import Peer, STATS, END, TEXT, text_of
 	pmu, pid, outp = sys.argv[1:4]
-	a, b = socket.socketpair()
-	out = open(outp, "wb")
-	p = subprocess.Popen([pmu, "-p", pid, "--event", "page-faults", "--interval", "0.2",
-	                      "--sleep", "0.1", "--text", "--control-fd", str(b.fileno())],
-	                     stdout=out, pass_fds=[b.fileno()])
-	b.close()
-	def recvall(n):
-	    d = b""
-	    while len(d) < n:
-	        c = a.recv(n - len(d))
-	        if not c:
-	            raise SystemExit("control fd closed")
-	        d += c
-	    return d
-	def msg():
-	    t, f, n, task, seq = struct.unpack("<HHIII", recvall(16))
-	    return t, seq, recvall(n)
-	def send(t, seq):
-	    a.sendall(struct.pack("<HHIII", t, 0, 0, 0, seq))
-	t, _, data = msg()
-	assert t == 100 and data[4:] == b"etmem-pmu", (t, data)
+	p = Peer([pmu, "-p", pid, "--event", "page-faults", "--interval", "0.2",
+	          "--sleep", "0.1", "--text"], out=outp)
+	p.expect_hello("etmem-pmu")
 	time.sleep(0.8)
-	send(200, 7)
-	text = b""
-	while True:
-	    t, seq, data = msg()
-	    assert seq == 7
-	    if t == 302:
-	        break
-	    assert t == 300, t
-	    text += data
-	print(text.decode())
+	reply = p.request(STATS, seq=7)   # echoes seq 7, TEXT frames then END
+	assert reply[-1][0] == END and all(f[0] == TEXT for f in reply[:-1]), reply
+	print(text_of(reply))
 	t0 = time.time()
-	send(205, 8)
+	p.send_stop(seq=8)
 	rc = p.wait(timeout=5)
 	print("rc", rc, "stop_ms", int((time.time() - t0) * 1000))
 	PY

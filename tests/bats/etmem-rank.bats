@@ -221,48 +221,24 @@ decisions() {
 @test "etmem-rank: --control-fd: HELLO, STATS of the last period, STOP ends after the period" {
 	command -v python3 >/dev/null || skip "python3 not installed"
 	grep -v '^END' "$T/s1.txt" >"$T/p1"
-	run python3 - "$RANK" "$T/p1" "$T/out" <<-'PY'
-	import socket, struct, subprocess, sys, time
+	run env PYTHONDONTWRITEBYTECODE=1 PYTHONPATH="$BATS_TEST_DIRNAME/../lib" python3 - "$RANK" "$T/p1" "$T/out" <<-'PY'
+	import sys, time
+	from ctl_peer import Peer, STATS, END, TEXT, text_of
 	rank, p1, outp = sys.argv[1:4]
-	a, b = socket.socketpair()
-	out = open(outp, "wb")
-	p = subprocess.Popen([rank, "slide", "-T", "1", "--text", "--control-fd", str(b.fileno())],
-	                     stdin=subprocess.PIPE, stdout=out, pass_fds=[b.fileno()])
-	b.close()
-	def recvall(n):
-	    d = b""
-	    while len(d) < n:
-	        c = a.recv(n - len(d))
-	        if not c:
-	            raise SystemExit("control fd closed")
-	        d += c
-	    return d
-	def msg():
-	    t, f, n, task, seq = struct.unpack("<HHIII", recvall(16))
-	    return t, seq, recvall(n)
-	def send(t, seq):
-	    a.sendall(struct.pack("<HHIII", t, 0, 0, 0, seq))
-	t, _, data = msg()
-	assert t == 100 and data[4:] == b"etmem-rank", (t, data)
-	p.stdin.write(open(p1, "rb").read()); p.stdin.flush()
+	p = Peer([rank, "slide", "-T", "1", "--text"], out=outp, stdin=True)
+	p.expect_hello("etmem-rank")
+	p.write_stdin(open(p1, "rb").read())
 	time.sleep(0.3)
-	send(200, 7)                       # STATS, served between frames
-	p.stdin.write(b"ROUND period=2 round=1 loop=1 time_ns=5\n"); p.stdin.flush()
-	text = b""
-	while True:
-	    t, seq, data = msg()
-	    assert seq == 7
-	    if t == 302:
-	        break
-	    assert t == 300, t
-	    text += data
-	print(text.decode())
-	send(205, 8)                       # STOP: finish period 2, then END
-	p.stdin.write(b"A 100 0x11000 1 4K 0 a\n"); p.stdin.flush()
+	p.send(STATS, seq=7)              # STATS, served between frames
+	p.write_stdin(b"ROUND period=2 round=1 loop=1 time_ns=5\n")
+	reply = p.reply(7)
+	assert reply[-1][0] == END and all(f[0] == TEXT for f in reply[:-1]), reply
+	print(text_of(reply))
+	p.send_stop(seq=8)                # STOP: finish period 2, then END
+	p.write_stdin(b"A 100 0x11000 1 4K 0 a\n")
 	time.sleep(0.3)
-	p.stdin.write(b"PERIOD period=2 rounds=1 time_ns=6 mem_total_kb=1000 mem_free_kb=100 mem_available_kb=500 swap_cached_kb=0 swap_total_kb=0 swap_free_kb=0\n")
-	p.stdin.flush()
-	rc = p.wait(timeout=10)           # stdin still open: STOP ended it
+	p.write_stdin(b"PERIOD period=2 rounds=1 time_ns=6 mem_total_kb=1000 mem_free_kb=100 mem_available_kb=500 swap_cached_kb=0 swap_total_kb=0 swap_free_kb=0\n")
+	rc = p.wait(timeout=10)          # stdin still open: STOP ended it
 	print("rc", rc)
 	PY
 	echo "$output"

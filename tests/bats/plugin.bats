@@ -136,54 +136,31 @@ tiny_plugin() {
 	cat >"$T/sup.py" <<-'EOF'
 	# Plays etmemd-supervisor: HELLO, then PLUGIN_CMD frames, one per
 	# argument, each followed by a ROUND line so the ranker's loop turns.
-	import socket, struct, subprocess, sys
-	rank, lib, stream, cmds = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4:]
-	a, b = socket.socketpair()
-	p = subprocess.Popen([rank, "plugin", "--lib", lib, "--ops", "coldest_ops",
-	    "--engine-key", "threshold=0", "--task-key", "max_pages=5",
-	    "--control-fd", str(b.fileno()), "--text"], stdin=subprocess.PIPE,
-	    stdout=subprocess.PIPE, pass_fds=[b.fileno()])
-	b.close()
-	def readn(n):
-	    buf = b""
-	    while len(buf) < n:
-	        c = a.recv(n - len(buf))
-	        if not c:
-	            sys.exit("control fd closed")
-	        buf += c
-	    return buf
-	def recv():
-	    t, fl, ln, task, seq = struct.unpack("<HHIII", readn(16))
-	    return t, seq, readn(ln)
-	t, _, data = recv()
-	assert t == 100, t
-	p.stdin.write(open(stream, "rb").read())
-	p.stdin.flush()
+	import struct, sys
+	from ctl_peer import Peer, PLUGIN_CMD, TEXT, END, ERROR
+	rank, lib, stream, out, cmds = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4], sys.argv[5:]
+	p = Peer([rank, "plugin", "--lib", lib, "--ops", "coldest_ops",
+	    "--engine-key", "threshold=0", "--task-key", "max_pages=5", "--text"],
+	    out=out, stdin=True)
+	p.expect_hello("etmem-rank")
+	p.write_stdin(open(stream, "rb").read())
 	# Commands after the period is out, so `stats` has something to count.
-	while not p.stdout.readline().startswith(b"PERIOD"):
-	    pass
+	p.wait_output("PERIOD")
 	for seq, cmd in enumerate(cmds, 1):
-	    a.sendall(struct.pack("<HHIII", 203, 0, len(cmd), 0, seq) + cmd.encode())
-	    p.stdin.write(b"ROUND period=2 round=1 loop=2 time_ns=0\n")
-	    p.stdin.flush()
-	    while True:
-	        t, s, data = recv()
-	        if s != seq:
-	            continue   # STATS and such are not ours
-	        if t == 300:
+	    p.send(PLUGIN_CMD, cmd, seq=seq)
+	    p.write_stdin(b"ROUND period=2 round=1 loop=2 time_ns=0\n")
+	    for t, s, data in p.reply(seq, other_seq="skip"):  # STATS and such are not ours
+	        if t == TEXT:
 	            print("TEXT " + data.decode().replace("\n", "|"))
-	        elif t == 302:
+	        elif t == END:
 	            print("END %d" % struct.unpack("<I", data)[0])
-	            break
-	        elif t == 303:
+	        elif t == ERROR:
 	            print("ERROR " + data.decode())
-	            break
-	p.stdin.write(b"END status=0\n")
-	p.stdin.close()
-	p.stdout.read()
+	p.write_stdin(b"END status=0\n")
+	p.close_stdin()
 	sys.exit(p.wait())
 	EOF
-	run python3 "$T/sup.py" "$RANK" "$T/coldest.so" "$T/p1.txt" keys stats fail
+	run env PYTHONDONTWRITEBYTECODE=1 PYTHONPATH="$BATS_TEST_DIRNAME/../lib" python3 "$T/sup.py" "$RANK" "$T/coldest.so" "$T/p1.txt" "$T/out" keys stats fail
 	[ "$status" -eq 0 ]
 	diff -u <(printf '%s\n' "$output" | grep -E '^(TEXT|END|ERROR)') - <<-EOF
 	TEXT engine:threshold=0 task:max_pages=5|
