@@ -289,7 +289,23 @@ any_unknown(const struct cslide_page *pg, size_t n)
 	return 0;
 }
 
-/* Nodes the stream did not give: ask the kernel, one pid at a time, but
+/* Whether the scanner looked the nodes up (etmem-scan --numa-node, on
+ * with --vm-flags ht): it then says so with its node_pages_* counters, and
+ * a page without a node is one the kernel could not place either (not
+ * present); asking again at rank time would only make the decision depend
+ * on when the stream is read. */
+static int
+stream_has_nodes(const struct rank_ctx *ctx)
+{
+	for (size_t i = 0; i < ctx->nustats; i++)
+		if (ctx->ustats[i].stage == ETMR_STAGE_SCAN &&
+		    strcmp(ctx->ustats[i].key, "node_pages_located") == 0)
+			return 1;
+	return 0;
+}
+
+/* Nodes the stream did not give (an old capture, or a source without
+ * --numa-node): ask the kernel, one pid at a time, but
  * only a process that is still the one the period's PROC item names (a
  * replayed capture or a recycled pid must not be asked about another
  * process's memory). */
@@ -306,6 +322,12 @@ locate(struct cslide *cs, const struct rank_period *p)
 			;
 		if (!any_unknown(cs->pages + i, j - i))
 			continue;
+		if (!cs->warned_live) {
+			log_warnx("cslide: the stream carries no page nodes (etmem-scan "
+			    "--numa-node); asking the kernel with move_pages(2) now: "
+			    "these decisions are not replayable");
+			cs->warned_live = 1;
+		}
 		if (proc != NULL && proc->start_time != 0 &&
 		    procfs_pid_alive((pid_t)cs->pages[i].pid, proc->start_time) != 1) {
 			cs->locate_refused++;
@@ -359,7 +381,7 @@ cslide_period(struct rank_ctx *ctx, const struct rank_period *p, struct err *e)
 
 	if (build_pages(cs, e) < 0)
 		return -1;
-	located = locate(cs, p);
+	located = stream_has_nodes(ctx) ? 0 : locate(cs, p);
 	if ((src = cslide_node_mem(cs->mem, cs->nnodes, ctx->ustats, ctx->nustats,
 	    &cs->cfg.pairs, e)) < 0)
 		return -1;
@@ -416,9 +438,11 @@ const struct rank_ops rank_cslide = {
 "action promote (to the DRAM node) or demote (to the AEP node), for\n"
 "'etmem-migrate numa'.\n"
 "\n"
-"Facts: a page's node comes from its ACCESS item (node=N); pages without one\n"
-"are located with move_pages(2) at the PERIOD (needs the live process: not\n"
-"replayable). Per-node hugepage totals come from upstream STAT items\n"
+"Facts: a page's node comes from its ACCESS item (node=N, etmem-scan\n"
+"--numa-node, on with --vm-flags ht); a stream that carries nodes (upstream S\n"
+"node_pages_located) is never completed from the kernel. Only without them are\n"
+"pages located with move_pages(2) at the PERIOD (needs the live process: not\n"
+"replayable; warned once). Per-node hugepage totals come from upstream STAT items\n"
 "huge2m_total_nN / huge2m_free_nN (pages; etmem-scan --vm-flags ht writes\n"
 "them every period) when present, else from\n"
 "<sys-root>/sys/devices/system/node/nodeN/hugepages/hugepages-2048kB, read at\n"

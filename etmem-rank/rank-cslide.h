@@ -102,6 +102,7 @@ struct cslide {
 	size_t npages, pages_cap;
 	uint64_t skipped_1g, skipped_other; /* items of the period not counted */
 	uint64_t locate_refused;    /* pids not asked: not the PROC item's process */
+	int warned_live;            /* logged once: live locating is not replayable */
 	/* The last period's picture, for showtaskpages/showhostpages. */
 	int have_snap;
 	uint64_t snap_time_ns;

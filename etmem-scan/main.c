@@ -24,7 +24,7 @@ static struct {
 	const char *decode, *address, *proc_root, *sys_root;
 	long long loop, periods, control_fd;
 	double interval, sleep;
-	int text, verbose, swap_flag, list;
+	int text, verbose, swap_flag, list, numa_node;
 } cfg = { .backend = "auto", .anon_only = "yes", .loop = 1, .control_fd = -1,
 	  .interval = 1.0, .sleep = 1.0 };
 
@@ -39,6 +39,7 @@ static const struct opt opts[] = {
 	{ 0, "list-backends", OPT_FLAG, &cfg.list, NULL, "print each backend and whether this kernel has it, then exit", 0, 0, 0, 0, NULL },
 	{ 0, "anon-only", OPT_STR, &cfg.anon_only, "yes|no", "only private non-exec anonymous or writable VMAs (default yes)", 0, 0, 0, 0, NULL },
 	{ 0, "vm-flags", OPT_STR, &cfg.vm_flags, "ht", "only VMAs with these VmFlags (ht = hugetlb)", 0, 0, 0, 0, NULL },
+	{ 0, "numa-node", OPT_FLAG, &cfg.numa_node, NULL, "fill each ACCESS item's node (one move_pages query per 64 Ki pages per pass; on with --vm-flags ht)", 0, 0, 0, 0, NULL },
 	{ 0, "swap-flag", OPT_FLAG, &cfg.swap_flag, NULL, "only VMAs marked MADV_SWAPFLAG (idle_pages only)", 0, 0, 0, 0, NULL },
 	{ 0, "text", OPT_FLAG, &cfg.text, NULL, "write the text form of the stream", 0, 0, 0, 0, NULL },
 	{ 0, "control-fd", OPT_INT, &cfg.control_fd, "FD", "control socket from etmemd", 0, 65535, 0, 0, NULL },
@@ -119,6 +120,8 @@ setup(struct scan_env *env, struct scan_config *sc, struct err *e)
 	sc->text = cfg.text;
 	sc->control_fd = (int)cfg.control_fd;
 	sc->swap_flag = cfg.swap_flag;
+	/* cslide needs every page's node, from the stream (replayable). */
+	sc->numa_node = cfg.numa_node || env->hugetlb_only;
 	if (scan_damon_setup(env, cfg.backend, e) < 0)
 		return -1;
 	if (procfs_init(cfg.proc_root, cfg.sys_root, e) < 0)

@@ -118,6 +118,7 @@ struct run {
 	struct etmr_writer *w;
 	struct ctl_stage ctl;
 	uint64_t vmas;
+	struct scan_node *node;       /* --numa-node, else NULL */
 };
 
 /* Wait seconds, serving the control fd; 1 if asked to stop. */
@@ -170,6 +171,19 @@ write_stats(struct run *r, uint32_t rounds, uint64_t elapsed_ms, struct err *e)
 	/* cslide's hugepage facts travel in the stream (replayable). */
 	if (r->ctx.env->hugetlb_only && scan_node_stats(r->w, r->ctx.period, e) < 0)
 		return -1;
+	if (r->node != NULL) {
+		const struct scan_node_counters *nc = scan_node_counters(r->node);
+		const struct source_stat nkv[] = {
+			{ "node_pages_located", nc->pages_located },
+			{ "node_pages_unknown", nc->pages_unknown },
+			{ "node_queries", nc->queries },
+			{ "node_queries_failed", nc->queries_failed },
+		};
+		if (source_write_stats(r->w, ETMR_STAGE_SCAN, r->ctx.period, nkv,
+		    sizeof(nkv) / sizeof(nkv[0]), r->ctl.stats,
+		    sizeof(r->ctl.stats), e) < 0)
+			return -1;
+	}
 	return 0;
 }
 
@@ -182,6 +196,8 @@ period(struct run *r, struct err *e)
 	int stop = 0;
 
 	memset(&r->ctx.cnt, 0, sizeof(r->ctx.cnt));
+	if (r->node != NULL)
+		scan_node_reset(r->node);
 	if (source_write_vmas(r->w, r->ts.v, r->ts.n, &r->vmas, e) < 0)
 		return -1;
 	for (round = 1; round <= r->ctx.loop; round++) {
@@ -199,7 +215,9 @@ period(struct run *r, struct err *e)
 			break;
 		}
 		if (etmr_write_round(r->w, &rd, e) < 0 ||
-		    r->ops->collect(&r->ctx, r->w, e) < 0)
+		    (r->node != NULL ?
+		    scan_node_collect(r->node, &r->ctx, r->ops, r->w, e) :
+		    r->ops->collect(&r->ctx, r->w, e)) < 0)
 			return -1;
 		rounds++;
 		log_debug("scan: period %u round %u: %llu pages, %llu accessed",
@@ -297,6 +315,9 @@ scan_run(const struct scan_config *cfg, const struct scan_ops *ops,
 		goto out;
 	if (ctl_stage_open(&r.ctl, cfg->control_fd, "etmem-scan", &e) < 0)
 		goto out;
+	if (cfg->numa_node &&
+	    (r.node = scan_node_new(env->page_size, NULL, NULL, &e)) == NULL)
+		goto out;
 	rc = run_loop(&r, &e);
 	if (rc == 0 && etmr_write_end(r.w, 0, &e) < 0)
 		rc = -1;
@@ -314,6 +335,7 @@ out:
 	if (inited && ops->fini != NULL)
 		ops->fini(&r.ctx);
 	ctl_stage_close(&r.ctl);
+	scan_node_free(r.node);
 	source_targets_free(&r.ts);
 	return rc < 0 ? (e.code ? e.code : EX_SOFTWARE) : 0;
 }

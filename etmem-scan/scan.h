@@ -206,6 +206,7 @@ struct scan_config {
 	int text;                     /* --text */
 	int control_fd;               /* -1 = none */
 	int swap_flag, hugetlb_only, anon_only;
+	int numa_node;                /* --numa-node: fill A items' node */
 };
 
 /* scan.c */
@@ -226,6 +227,36 @@ void scan_request_stop(void);
 /* --vm-flags ht: the period's per-node 2 MiB hugepage facts as STAT items
  * huge2m_total_n<N> / huge2m_free_n<N> (pages), for etmem-rank cslide. */
 int scan_node_stats(struct etmr_writer *w, uint32_t period, struct err *e);
+
+/* --numa-node: every ACCESS item's node, from one batched query per
+ * SCAN_NODE_BATCH pages of a pid; items are split where the node changes.
+ * The query has move_pages(pid, n, pages, NULL, status, 0)'s shape (status[i]
+ * a node or a negative errno; -1 with errno for the whole call); NULL = the
+ * kernel's. Tests plug in a fake one. */
+#define SCAN_NODE_BATCH (64u * 1024u)      /* pages per query */
+#define SCAN_NODE_BATCH_ITEMS 16384u       /* item pieces per query */
+typedef long (*scan_node_query_fn)(pid_t pid, size_t n, void **pages,
+    int *status, void *arg);
+struct scan_node_counters {
+	uint64_t pages_located;       /* pages given a node */
+	uint64_t pages_unknown;       /* left ETMR_NODE_NONE */
+	uint64_t queries, queries_failed;
+};
+struct scan_node;
+struct scan_node *scan_node_new(uint32_t page_size, scan_node_query_fn query,
+    void *arg, struct err *e);
+void scan_node_free(struct scan_node *sn);
+/* Items in address order per pid go in with add(), out to w (merged again
+ * where they continue each other) by add() and end(). */
+void scan_node_begin(struct scan_node *sn, struct etmr_writer *w);
+int scan_node_add(struct scan_node *sn, const struct etmr_access *a, struct err *e);
+int scan_node_end(struct scan_node *sn, struct err *e);
+/* One pass: ops->collect into a memfd, read back through add()/end() to w. */
+int scan_node_collect(struct scan_node *sn, struct scan_ctx *ctx,
+    const struct scan_ops *ops, struct etmr_writer *w, struct err *e);
+/* The period's counters (S scan node_pages_located, ...); reset() zeroes. */
+const struct scan_node_counters *scan_node_counters(struct scan_node *sn);
+void scan_node_reset(struct scan_node *sn);
 
 /* scan-idle-walk.c: --decode-idle-pages FILE --address ADDR: decode a raw
  * capture (one read's bytes, from VA addr; "-" = stdin) to w. */

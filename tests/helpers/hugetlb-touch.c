@@ -2,12 +2,20 @@
 /*
  * hugetlb-touch.c - a cslide test target and a page-by-page node probe.
  *
- *   hugetlb-touch --pages N [--node K] [--ready-file F]
+ *   hugetlb-touch --pages N [--node K] [--hot H] [--ready-file F]
  *       Map N 2 MiB hugetlb pages (MAP_PRIVATE | MAP_ANONYMOUS |
  *       MAP_HUGETLB), allocate them on node K (mbind MPOL_BIND while they
  *       are faulted in, then the default policy again so they may move),
  *       write each once, print "pid=<pid> base=0x<addr> pages=<N>" (also
- *       atomically to F), then wait for SIGTERM/SIGINT (exit 0). The
+ *       atomically to F), then wait for SIGTERM/SIGINT (exit 0); with
+ *       --hot H, meanwhile keep writing pages 0..H-1 (one cache line each,
+ *       every millisecond) so a scanner sees them hot and the rest cold;
+ *       before each write the page is made read-only and writable again:
+ *       that flushes its TLB entry, so the write walks the page table and
+ *       sets the accessed bit DAMON cleared (DAMON does not flush the TLB
+ *       when it clears it; a real workload's TLB churn evicts the entry, a
+ *       loop over four pages under qemu TCG would keep it for ever; the
+ *       mapping ends up split into several VMAs, which is harmless). The
  *       pages need hugepages reserved beforehand (nr_hugepages).
  *   hugetlb-touch --where PID ADDR N
  *       Print the node of each of N 2 MiB pages of PID from ADDR, one line
@@ -97,7 +105,7 @@ ready(const char *file, const char *line)
 }
 
 static int
-hold(unsigned long n, long node, const char *file)
+hold(unsigned long n, long node, unsigned long hot, const char *file)
 {
 	struct sigaction sa;
 	char line[128];
@@ -136,8 +144,25 @@ hold(unsigned long n, long node, const char *file)
 	snprintf(line, sizeof(line), "pid=%d base=%p pages=%lu", (int)getpid(), (void *)a, n);
 	if (ready(file, line) != 0)
 		return EX_OSERR;
-	while (!stop)
-		pause();
+	if (hot > n)
+		hot = n;
+	while (!stop) {
+		if (hot == 0) {
+			pause();
+			continue;
+		}
+		for (unsigned long i = 0; i < hot; i++) {
+			char *p = a + i * HUGE_BYTES;
+
+			if (mprotect(p, HUGE_BYTES, PROT_READ) < 0 ||
+			    mprotect(p, HUGE_BYTES, PROT_READ | PROT_WRITE) < 0) {
+				fprintf(stderr, "hugetlb-touch: mprotect: %s\n", strerror(errno));
+				return EX_OSERR;
+			}
+			((volatile char *)p)[0]++;
+		}
+		usleep(1000);
+	}
 	return 0;
 }
 
@@ -145,7 +170,7 @@ int
 main(int argc, char **argv)
 {
 	const char *file = NULL;
-	unsigned long n = 0;
+	unsigned long n = 0, hot = 0;
 	long node = -1;
 
 	if (argc == 5 && strcmp(argv[1], "--where") == 0)
@@ -156,11 +181,13 @@ main(int argc, char **argv)
 			n = num(argv[++i], 10);
 		else if (i + 1 < argc && strcmp(argv[i], "--node") == 0)
 			node = (long)num(argv[++i], 10);
+		else if (i + 1 < argc && strcmp(argv[i], "--hot") == 0)
+			hot = num(argv[++i], 10);
 		else if (i + 1 < argc && strcmp(argv[i], "--ready-file") == 0)
 			file = argv[++i];
 		else {
 			fprintf(stderr, "usage: hugetlb-touch --pages N [--node K] "
-			    "[--ready-file F]\n       hugetlb-touch --where PID ADDR N\n");
+			    "[--hot H] [--ready-file F]\n       hugetlb-touch --where PID ADDR N\n");
 			return EX_USAGE;
 		}
 	}
@@ -168,5 +195,5 @@ main(int argc, char **argv)
 		fprintf(stderr, "hugetlb-touch: --node 0..63\n");
 		return EX_USAGE;
 	}
-	return hold(n, node, file);
+	return hold(n, node, hot, file);
 }
