@@ -166,6 +166,16 @@ main(int argc, char **argv)
 		struct timespec ts = { touch_ms / 1000, (touch_ms % 1000) * 1000000L };
 
 		gen++;
+		/*
+		 * A round trip through read-only flushes the hot range's TLB
+		 * entries. Access-bit scanners (DAMON, clear_refs) clear the
+		 * bit without a flush, and a TLB that never evicts (qemu TCG's
+		 * soft TLB, a big STLB) would then keep hitting the stale
+		 * entry: the page would look idle although it is written
+		 * every cycle. Real programs get this from context switches.
+		 */
+		(void)mprotect(hot, hot_len, PROT_READ);
+		(void)mprotect(hot, hot_len, PROT_READ | PROT_WRITE);
 		for (i = 0; i < hot_len && !stop; i += ps)
 			((volatile uint8_t *)hot)[i] = (uint8_t)gen;
 		nanosleep(&ts, NULL);

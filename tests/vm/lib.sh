@@ -32,7 +32,9 @@ start_workload() {
 	rf=$(pwd)/wl-ready.$$.$WL_N
 	rm -f "$rf"
 	if [ -n "$cg" ]; then
-		(echo $$ > "$cg/cgroup.procs" && exec "$ETMEM_TESTBIN/workload" --ready-file "$rf" "$@") >/dev/null &
+		# sh -c, not a subshell: $$ in ( ) is the scenario's own pid.
+		sh -c 'cg=$1; shift; echo $$ > "$cg/cgroup.procs" && exec "$@"' sh \
+		    "$cg" "$ETMEM_TESTBIN/workload" --ready-file "$rf" "$@" >/dev/null &
 	else
 		"$ETMEM_TESTBIN/workload" --ready-file "$rf" "$@" >/dev/null &
 	fi
