@@ -5,7 +5,7 @@
 #   sh tests/vm/mkinitramfs.sh KROOT BUILD OUT SCENARIO...
 #
 # KROOT is the `dpkg -x` tree of the kernel package, BUILD the build
-# directory (build/bin, build/tests), OUT the .cpio.gz to write; the
+# directory (build/bin, build/tests, build/bench), OUT the .cpio.gz to write; the
 # scenarios are paths of tests/vm/scenarios/*.sh. Contents: busybox-static
 # with its applet links, the project's binaries and helpers with every shared
 # library ldd names, the modules zram needs (decompressed: the package has no
@@ -52,6 +52,14 @@ for f in "$build"/tests/*; do
 	[ -f "$f" ] && [ -x "$f" ] || continue
 	cp "$f" "$stage/opt/etmem/tests/"
 	copy_libs "$f"
+done
+
+# bench/ (workload-gen, acc-score.awk) for the bench-* scenarios.
+mkdir -p "$stage/opt/etmem/bench"
+for f in "$build"/bench/* "$here"/../../bench/*.awk; do
+	[ -f "$f" ] || continue
+	cp "$f" "$stage/opt/etmem/bench/"
+	if [ -x "$f" ]; then copy_libs "$f"; fi
 done
 
 kver=$(ls "$kroot/lib/modules" | head -1)
