@@ -20,8 +20,8 @@
 #   page_idle   not measured: this host has no page_idle, and a fixture needs
 #               a simulated kernel between mark and collect (the unit test
 #               tests/unit/test-scan-page-idle.c plays it by hand).
-#   damon       not measured here: DAMON runs only in the VM lane (tests/vm/);
-#               no accuracy scenario exists there yet.
+#   damon       not measured here: DAMON runs only in the VM lane, where the
+#               bench-damon-acc scenario scores it (tests/vm/scenarios/).
 # Output: one `accuracy backend=.. pattern=.. ...` line per run on stdout
 # (recall/precision of the cold set, averaged over periods; found_after = the
 # first period whose recall >= 0.9; for phase, refound_after = periods after
@@ -167,7 +167,7 @@ for c in $CASES; do
 	smaps:zipf-split) acc_smaps zipf-split zipf --rate 20000 --vma-kib 1024 ;;
 	smaps:phase-split) acc_smaps phase-split phase --duration "$DUR" --vma-kib 1024 ;;
 	page_idle) echo "accuracy backend=page_idle skipped=no-page_idle-on-host-and-no-fixture-kernel" ;;
-	damon) echo "accuracy backend=damon skipped=vm-lane-has-no-accuracy-scenario" ;;
+	damon) echo "accuracy backend=damon skipped=vm-lane-only(scenario bench-damon-acc)" ;;
 	*) echo "accuracy: unknown case '$c'" >&2; false ;;
 	esac || { echo "accuracy case=$c error=failed"; rc=1; }
 done
