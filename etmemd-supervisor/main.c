@@ -16,6 +16,7 @@
 #include <getopt.h>
 #include <limits.h>
 #include <signal.h>
+#include <syslog.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -255,7 +256,9 @@ main(int argc, char **argv)
 	if (a.help)
 		return 0;
 	/* -l 0 is debug; log.h counts the other way. */
-	log_init("etmemd", LOG_LEVEL_DEBUG - a.level, !a.log_stderr);
+	log_init("etmemd", LOG_LEVEL_DEBUG - a.level, 0);
+	if (!a.log_stderr)      /* the original's ident and facility (cli-contract 1.6) */
+		log_syslog_open("[etmemd] ", LOG_USER);
 	signal(SIGPIPE, SIG_IGN);
 	if (find_exe_dir() < 0)
 		fatal(71, "cannot resolve /proc/self/exe");

@@ -25,6 +25,14 @@ log_init(const char *name, int level, int use_syslog)
 }
 
 void
+log_syslog_open(const char *ident, int facility)
+{
+	closelog();
+	openlog(ident, LOG_PID | LOG_NDELAY, facility);
+	log_syslog = 1;
+}
+
+void
 log_setlevel(int level)
 {
 	log_level = level;

@@ -24,6 +24,9 @@ enum log_level {
 /* log.c */
 /* name: program name for the prefix; level: most verbose level printed. */
 void log_init(const char *name, int level, int use_syslog);
+/* Syslog under another ident and facility than log_init's (name, LOG_DAEMON):
+ * etmemd keeps the original's "[etmemd] " ident and LOG_USER. */
+void log_syslog_open(const char *ident, int facility);
 void log_setlevel(int level);
 int log_getlevel(void);
 const char *log_procname(void);
