@@ -25,13 +25,14 @@ static struct {
 	long long loop, periods, control_fd, sample_period, cooling;
 	long long vma_rate, cpu_set_size;
 	double interval, sleep;
-	int text, verbose;
+	int text, verbose, wait_for_name;
 } cfg = { .event = "auto", .anon_only = "yes", .loop = 1, .control_fd = -1,
 	  .interval = 1.0, .sleep = 1.0, .vma_rate = 1, .cpu_set_size = 1 };
 
 static const struct opt opts[] = {
 	{ 'p', "pid", OPT_PIDS, &cfg.pids, "PID", "target process (repeatable); its threads and later children are sampled", 0, 0, 0, 0, NULL },
 	{ 'n', "name", OPT_STR, &cfg.name, "NAME", "every process named NAME and its direct children, re-resolved each period", 0, 0, 0, 0, NULL },
+	{ 0, "wait-for-name", OPT_FLAG, &cfg.wait_for_name, NULL, "with -n: no such process yet is not an error; periods without targets pass until one appears", 0, 0, 0, 0, NULL },
 	{ 0, "loop", OPT_INT, &cfg.loop, "N", "sampling passes per period, 1..120 (default 1)", 1, 120, 0, 0, NULL },
 	{ 0, "interval", OPT_DOUBLE, &cfg.interval, "SEC", "length of one pass in seconds (default 1; fractions allowed)", 0, 0, 0, 1200, NULL },
 	{ 0, "sleep", OPT_DOUBLE, &cfg.sleep, "SEC", "seconds between periods, events off (default 1)", 0, 0, 0, 1200, NULL },
@@ -89,6 +90,7 @@ setup(struct pmu_config *pc, struct err *e)
 	pc->pids = cfg.pids.v;
 	pc->npids = cfg.pids.n;
 	pc->name = cfg.name;
+	pc->wait_for_name = cfg.wait_for_name;
 	pc->loop = cfg.loop;
 	pc->interval_s = cfg.interval;
 	pc->sleep_s = cfg.sleep;

@@ -346,7 +346,7 @@ setup(struct run *r, struct err *e)
 	/* Always smaps: THP marks need VmFlags, and pmu-map.c counts
 	 * hugetlb and THP pages whole. */
 	struct source_spec spec = { r->cfg->pids, r->cfg->npids, r->cfg->name,
-		{ r->cfg->anon_only, 0, 1, 0 } };
+		{ r->cfg->anon_only, 0, 1, 0 }, r->cfg->wait_for_name };
 
 	if (source_targets_init(&r->ts, &spec, e) < 0)
 		return -1;

@@ -202,6 +202,7 @@ struct pmu_config {
 	const pid_t *pids;
 	int npids;
 	const char *name;             /* -n, NULL = none */
+	int wait_for_name;            /* --wait-for-name */
 	long long loop;               /* passes per period */
 	double interval_s, sleep_s;
 	long long periods;            /* 0 = until stopped */

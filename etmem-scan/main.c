@@ -24,13 +24,14 @@ static struct {
 	const char *decode, *address, *proc_root, *sys_root;
 	long long loop, periods, control_fd;
 	double interval, sleep;
-	int text, verbose, swap_flag, list, numa_node;
+	int text, verbose, swap_flag, list, numa_node, wait_for_name;
 } cfg = { .backend = "auto", .anon_only = "yes", .loop = 1, .control_fd = -1,
 	  .interval = 1.0, .sleep = 1.0 };
 
 static const struct opt opts[] = {
 	{ 'p', "pid", OPT_PIDS, &cfg.pids, "PID", "target process (repeatable)", 0, 0, 0, 0, NULL },
 	{ 'n', "name", OPT_STR, &cfg.name, "NAME", "every process named NAME and its direct children, re-resolved each period", 0, 0, 0, 0, NULL },
+	{ 0, "wait-for-name", OPT_FLAG, &cfg.wait_for_name, NULL, "with -n: no such process yet is not an error; periods without targets pass until one appears", 0, 0, 0, 0, NULL },
 	{ 0, "loop", OPT_INT, &cfg.loop, "N", "scan passes per period, 1..120 (default 1)", 1, 120, 0, 0, NULL },
 	{ 0, "interval", OPT_DOUBLE, &cfg.interval, "SEC", "seconds between the passes of a period (default 1; fractions allowed)", 0, 0, 0, 1200, NULL },
 	{ 0, "sleep", OPT_DOUBLE, &cfg.sleep, "SEC", "seconds between periods (default 1)", 0, 0, 0, 1200, NULL },
@@ -112,6 +113,7 @@ setup(struct scan_env *env, struct scan_config *sc, struct err *e)
 	sc->pids = cfg.pids.v;
 	sc->npids = cfg.pids.n;
 	sc->name = cfg.name;
+	sc->wait_for_name = cfg.wait_for_name;
 	sc->loop = cfg.loop;
 	sc->interval_s = cfg.interval;
 	sc->sleep_s = cfg.sleep;

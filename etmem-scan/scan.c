@@ -287,7 +287,7 @@ scan_run(const struct scan_config *cfg, const struct scan_ops *ops,
     const struct scan_env *env)
 {
 	struct source_spec spec = { cfg->pids, cfg->npids, cfg->name,
-		{ env->anon_only, env->hugetlb_only, 0, 0 } };
+		{ env->anon_only, env->hugetlb_only, 0, 0 }, cfg->wait_for_name };
 	struct sigaction sa;
 	struct run r;
 	struct err e = { 0 };

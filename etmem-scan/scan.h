@@ -207,6 +207,7 @@ struct scan_config {
 	int control_fd;               /* -1 = none */
 	int swap_flag, hugetlb_only, anon_only;
 	int numa_node;                /* --numa-node: fill A items' node */
+	int wait_for_name;            /* --wait-for-name */
 };
 
 /* scan.c */

@@ -84,6 +84,10 @@ add_target_timing(struct sup_stage *s, const struct sup_task *t,
 
 	add(s, c->type == CONF_TARGET_PID ? "-p" : "-n");
 	add(s, "%s", c->value);
+	/* A named process that is not running yet skips periods, as in the
+	 * original, instead of failing the stage into restart backoff. */
+	if (c->type != CONF_TARGET_PID)
+		add(s, "--wait-for-name");
 	if (backend) {
 		add(s, "--backend");
 		add(s, "%s", sup.scan_backend);
@@ -288,6 +292,8 @@ build_damon(struct sup_task *t)
 	TAILQ_FOREACH_REVERSE(o, &t->eng->tasks, sup_task_list, entry) {
 		add(s, o->conf->type == CONF_TARGET_PID ? "-p" : "-n");
 		add(s, "%s", o->conf->value);
+		if (o->conf->type != CONF_TARGET_PID)
+			add(s, "--wait-for-name");
 	}
 	add(s, "--backend"); add(s, "damon");
 	add(s, "--sample-interval"); add(s, "%lld", (long long)p->sample_interval);

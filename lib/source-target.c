@@ -56,7 +56,7 @@ source_targets_init(struct source_targets *ts, const struct source_spec *spec,
 
 		if (n < 0)
 			return -1;
-		if (n == 0)
+		if (n == 0 && !spec->wait_for_name)
 			return err_set(e, EX_NOINPUT, 0, "no process named '%s'",
 			    spec->name);
 	}

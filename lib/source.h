@@ -41,6 +41,9 @@ struct source_spec {
 	int npids;
 	const char *name;       /* -n NAME, NULL = none */
 	struct source_vma_rules vma;
+	/* -n NAME that is not running yet is no error: periods pass without
+	 * targets until it appears (the original just skips the round). */
+	int wait_for_name;
 };
 
 /* One target process of the current period. */

@@ -116,6 +116,28 @@ start_workload() {
 	fi
 }
 
+@test "etmem-scan: -n NAME --wait-for-name waits for a process that starts later" {
+	# A private copy, so its comm is a name no other process has.
+	name="wl$$$RANDOM"; name=${name:0:15}
+	cp "$TB/workload" "$T/$name"
+	run "$SCAN" -n "$name" --periods 1 --interval 0.1
+	[ "$status" -eq 66 ]
+	[[ "$output" == *"no process named '$name'"* ]]
+	"$SCAN" -n "$name" --wait-for-name --interval 0.1 --sleep 0.2 --periods 25 \
+	    --text > "$T/out" 2> "$T/err" &
+	scan=$!
+	sleep 0.6
+	"$T/$name" --hot 1 --cold 1 --ready-file "$T/ready" > /dev/null &
+	WL_PID=$!
+	wait "$scan"
+	# Periods without targets first, then the process found by name.
+	first=$(grep -n "^P $WL_PID " "$T/out" | head -1 | cut -d: -f1)
+	[ -n "$first" ]
+	[ "$(head -n "$first" "$T/out" | grep -c '^PERIOD ')" -ge 1 ]
+	grep -q "^A $WL_PID " "$T/out"
+	grep -q '^END status=0' "$T/out"
+}
+
 @test "etmem-scan: SIGTERM in a long run writes END and exits 0 within a second" {
 	start_workload
 	"$SCAN" -p "$WL_PID" --loop 3 --interval 30 --text > "$T/out" 2>"$T/err" &

@@ -193,7 +193,7 @@ static void
 test_source__targets(void)
 {
 	const pid_t pids[] = { 200, 200 };
-	struct source_spec spec = { pids, 2, "app", { 1, 0, 0, 0 } };
+	struct source_spec spec = { pids, 2, "app", { 1, 0, 0, 0 }, 0 };
 	struct source_targets ts;
 	struct err e = { 0 };
 	int changed;
@@ -243,7 +243,7 @@ static void
 test_source__targets_bad(void)
 {
 	const pid_t gone[] = { 999 };
-	struct source_spec spec = { gone, 1, NULL, { 1, 0, 0, 0 } };
+	struct source_spec spec = { gone, 1, NULL, { 1, 0, 0, 0 }, 0 };
 	struct source_targets ts;
 	struct err e = { 0 };
 
@@ -255,6 +255,15 @@ test_source__targets_bad(void)
 	CHECK_EQ_U(source_targets_init(&ts, &spec, &e), (uint64_t)-1);
 	CHECK_EQ_U(e.code, EX_NOINPUT);
 	CHECK(strstr(e.msg, "nosuch") != NULL);
+	source_targets_free(&ts);
+	/* --wait-for-name: not running yet is an empty period, not an error. */
+	spec.wait_for_name = 1;
+	CHECK_EQ_U(source_targets_init(&ts, &spec, &e), 0);
+	{
+		int changed;
+
+		CHECK_EQ_U(source_targets_refresh(&ts, 0, &changed, &e), 0);
+	}
 	source_targets_free(&ts);
 }
 
