@@ -45,6 +45,13 @@ if [ "$(id -u)" = 0 ]; then
 else
 	echo "effect skipped=needs-root"
 fi
+echo "# vm lane (qemu TCG): damon accuracy, etmem vs the kernel's reclaim" >&2
+if [ "$(id -u)" -eq 0 ]; then
+	ETMEM_VM_BENCH_OUT=$RES sh "$HERE/../tests/vm/run.sh" --tap bench-damon-acc bench-peers |
+	    sed 's/^/vm: /' || rc=1
+else
+	echo "vm skipped=needs-root"
+fi
 echo "# sweep" >&2
 : > "$RES/sweep.csv"
 for p in zipf phase; do
