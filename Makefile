@@ -78,7 +78,7 @@ $(B)/bin/etmemd: $(B)/bin/etmemd-supervisor
 
 # Unit tests link every tool's core archive and libetmem; an archive member is
 # only pulled in when a test uses it.
-$(B)/tests/%: tests/unit/%.c $(TOOL_LIBS) $(LIBETMEM) tests/unit/unit.h
+$(B)/tests/%: tests/unit/%.c $(TOOL_LIBS) $(LIBETMEM) tests/unit/unit.h tests/unit/fixture.h
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS) -Itests/unit $(WARN) $(CFLAGS) $(LDFLAGS) -o $@ $< $(TOOL_LIBS) $(LIBETMEM) $(LDLIBS)
 

@@ -15,43 +15,25 @@
 #include <unistd.h>
 
 #include "err.h"
+#include "fixture.h"
 #include "unit.h"
 
 static char root[256];
 
+/* Paths relative to root/proc. */
 static void
 put(const char *rel, const char *text)
 {
-	char path[512], dir[512], *slash;
-	FILE *fp;
+	char r[600];
 
-	snprintf(path, sizeof(path), "%s/proc/%s", root, rel);
-	snprintf(dir, sizeof(dir), "%s", path);
-	for (slash = dir + strlen(root) + 1; (slash = strchr(slash, '/')) != NULL; slash++) {
-		*slash = '\0';
-		mkdir(dir, 0755);
-		*slash = '/';
-	}
-	fp = fopen(path, "w");
-	if (fp == NULL) {
-		perror(path);
-		exit(2);
-	}
-	fputs(text, fp);
-	fclose(fp);
+	snprintf(r, sizeof(r), "proc/%s", rel);
+	fixture_put(root, r, text);
 }
 
-/* stat line with the given comm and ppid; field 22 = start. */
 static void
 put_stat(int pid, const char *comm, int ppid, unsigned long long start)
 {
-	char rel[64], buf[512];
-
-	snprintf(rel, sizeof(rel), "%d/stat", pid);
-	snprintf(buf, sizeof(buf), "%d (%s) S %d %d %d 0 -1 4194560 100 0 0 0 "
-	    "1 2 0 0 20 0 1 0 %llu 1000000 100 18446744073709551615\n",
-	    pid, comm, ppid, pid, pid, start);
-	put(rel, buf);
+	fixture_put_stat(root, "proc", pid, comm, ppid, start);
 }
 
 static void

@@ -18,6 +18,7 @@
 
 #include "err.h"
 #include "procfs.h"
+#include "fixture.h"
 #include "unit.h"
 
 static char root[256];
@@ -25,22 +26,7 @@ static char root[256];
 static void
 put(const char *rel, const char *text)
 {
-	char path[512], dir[512], *slash;
-	FILE *fp;
-
-	snprintf(path, sizeof(path), "%s/%s", root, rel);
-	snprintf(dir, sizeof(dir), "%s", path);
-	for (slash = dir + strlen(root) + 1; (slash = strchr(slash, '/')) != NULL; slash++) {
-		*slash = '\0';
-		mkdir(dir, 0755);
-		*slash = '/';
-	}
-	if ((fp = fopen(path, "w")) == NULL) {
-		perror(path);
-		exit(2);
-	}
-	fputs(text, fp);
-	fclose(fp);
+	fixture_put(root, rel, text);
 }
 
 /* A process: stat (comm, ppid, start time = field 22), status, maps. */
@@ -49,11 +35,7 @@ put_proc(int pid, const char *comm, int ppid, unsigned long long start)
 {
 	char rel[64], buf[512];
 
-	snprintf(rel, sizeof(rel), "proc/%d/stat", pid);
-	snprintf(buf, sizeof(buf), "%d (%s) S %d %d %d 0 -1 4194560 100 0 0 0 "
-	    "1 2 0 0 20 0 1 0 %llu 1000000 100 18446744073709551615\n",
-	    pid, comm, ppid, pid, pid, start);
-	put(rel, buf);
+	fixture_put_stat(root, "proc", pid, comm, ppid, start);
 	snprintf(rel, sizeof(rel), "proc/%d/status", pid);
 	snprintf(buf, sizeof(buf), "Name:\t%s\nVmRSS:\t%d kB\nVmSwap:\t%d kB\n",
 	    comm, pid * 10, pid);
