@@ -72,6 +72,8 @@ child(struct sup_stage *s, pid_t pgid, int in, int out, int err, int ctl)
 	sigset_t all;
 
 	setpgid(0, pgid);
+	/* Still blocked (see sup_spawn_pipeline): default handlers first,
+	 * then an empty mask, so no inherited handler can ever run here. */
 	for (int sig = 1; sig < NSIG; sig++)
 		signal(sig, SIG_DFL);
 	sigemptyset(&all);
@@ -96,6 +98,7 @@ sup_spawn_pipeline(struct sup_task *t, char *msg, size_t msglen)
 {
 	int devnull = open("/dev/null", O_RDWR | O_CLOEXEC);
 	int prev = -1, pfd[2], cfd[2], efd[2];
+	sigset_t all, old;
 	pid_t pid;
 
 	if (devnull < 0) {
@@ -115,12 +118,22 @@ sup_spawn_pipeline(struct sup_task *t, char *msg, size_t msglen)
 			goto fail_p;
 		if (pipe2(efd, O_CLOEXEC) < 0)
 			goto fail_c;
+		/*
+		 * Signals stay blocked from fork until the child has reset its
+		 * handlers: a SIGTERM (say, the pipeline's group being stopped)
+		 * that reached the child before that would run libevent's
+		 * handler there, which writes into the socketpair the child
+		 * inherited, and the daemon would take it for its own SIGTERM.
+		 */
+		sigfillset(&all);
+		sigprocmask(SIG_BLOCK, &all, &old);
 		pid = fork();
-		if (pid < 0)
-			goto fail_e;
 		if (pid == 0)
 			child(s, t->pgid, prev, last ? devnull : pfd[1], efd[1],
 			    cfd[1]);
+		sigprocmask(SIG_SETMASK, &old, NULL);
+		if (pid < 0)
+			goto fail_e;
 		if (t->pgid == 0)
 			t->pgid = pid;
 		setpgid(pid, t->pgid);  /* both sides: no race with the exec */

@@ -113,7 +113,7 @@ install_plugin() {
 	run etmem obj add -f "$f" -s "$SOCK"; assert_success
 	run etmem project start -n p1 -s "$SOCK"; assert_success
 	failed() { verbose | grep -q "last error: rank\[[0-9]*\] exited 65"; }
-	wait_for 8 failed || { verbose; cat "$T/d.log"; false; }
+	wait_for 8 failed || { cat "$T/d.log"; verbose; false; }
 	grep -q "cannot load plugin" "$T/d.log"
 	kill -0 "$DPID"
 }
@@ -182,7 +182,7 @@ pmu_conf() {
 	etmem obj add -f "$f" -s "$SOCK"
 	etmem project start -n p1 -s "$SOCK"
 	failed() { verbose | grep -q "last error: pmu\[[0-9]*\] exited 69"; }
-	wait_for 8 failed || { verbose; cat "$T/d.log"; false; }
+	wait_for 8 failed || { cat "$T/d.log"; verbose; false; }
 }
 
 cslide_conf() {
@@ -292,7 +292,7 @@ cslide_conf() {
 	want=69
 	"$ETMEM_BIN/etmem-scan" --help | grep -q -- '--damos' || want=64
 	failed() { verbose | grep -q "last error: scan\[[0-9]*\] exited $want"; }
-	wait_for 8 failed || { verbose; cat "$T/d.log"; false; }
+	wait_for 8 failed || { cat "$T/d.log"; verbose; false; }
 	[ "$want" = 64 ] || grep -qi "damon" "$T/d.log"
 	# A task added to the started project restarts the one scanner with
 	# every target.
