@@ -169,6 +169,9 @@ grep -E '^(not )?ok - ' "$tapf"
 rm -f "$initrd"
 if grep -q '^not ok' "$tapf"; then
 	keep=1
+	# CI keeps only what is printed: the scenarios' own comment lines
+	# (stderr of the stages they ran) say why, so show the last of them.
+	[ $tap -eq 0 ] || grep -E '^# ' "$log" | tail -n 200
 	echo "vm: failures; console log kept at $log (exported files in $out)" >&2
 	exit 1
 fi
