@@ -6,6 +6,7 @@
 
 load /usr/lib/bats/bats-support/load
 load /usr/lib/bats/bats-assert/load
+load ../lib/sup
 
 setup() {
 	T=$(mktemp -d)
@@ -14,26 +15,10 @@ setup() {
 }
 
 teardown() {
-	if [ -n "$DPID" ] && kill -0 "$DPID" 2>/dev/null; then
-		kill -TERM "$DPID"; wait "$DPID" 2>/dev/null || true
-	fi
-	# A sanitized build's reports land in the daemon's log: fail on them.
-	san=0
-	grep -qE 'AddressSanitizer|LeakSanitizer|runtime error' "$T/d.log" 2>/dev/null && san=1
-	[ "$san" -eq 0 ] || cat "$T/d.log" >&2
-	rm -rf "$T"
-	[ "$san" -eq 0 ]
+	teardown_daemon_checked
 }
 
-start_daemon() {
-	ETMEMD_LOG_STDERR=1 etmemd -l 0 -s "$SOCK" 2>"$T/d.log" &
-	DPID=$!
-	for _ in $(seq 100); do grep -q "@$SOCK\$" /proc/net/unix && return 0; sleep 0.05; done
-	return 1
-}
-
-# conf NAME: write stdin to $T/NAME, root:root 0600; prints the path.
-conf() { cat > "$T/$1"; chmod 600 "$T/$1"; echo "$T/$1"; }
+# start_daemon, conf, teardown_daemon_checked: tests/lib/sup.bash
 
 proj() {  # proj NAME [extra lines]
 	printf '[project]\nname=%s\nloop=1\ninterval=1\nsleep=1\n%s\n' "$1" "${2:-}"

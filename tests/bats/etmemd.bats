@@ -6,6 +6,7 @@
 
 load /usr/lib/bats/bats-support/load
 load /usr/lib/bats/bats-assert/load
+load ../lib/sup
 
 setup() {
 	T=$(mktemp -d)
@@ -14,25 +15,12 @@ setup() {
 }
 
 teardown() {
-	if [ -n "$DPID" ] && kill -0 "$DPID" 2>/dev/null; then
-		kill -TERM "$DPID"; wait "$DPID" 2>/dev/null || true
-	fi
-	# A sanitized build's reports land in the daemon's log: fail on them.
-	san=0
-	grep -qE 'AddressSanitizer|LeakSanitizer|runtime error' "$T/d.log" 2>/dev/null && san=1
-	[ "$san" -eq 0 ] || cat "$T/d.log" >&2
-	rm -rf "$T"
-	[ "$san" -eq 0 ]
+	teardown_daemon_checked
 }
 
 listening() { grep -q "@$1\$" /proc/net/unix; }
 
-start_daemon() {  # start_daemon [extra args]: background etmemd on $SOCK
-	ETMEMD_LOG_STDERR=1 etmemd -l 0 -s "$SOCK" "$@" 2>"$T/d.log" &
-	DPID=$!
-	for _ in $(seq 100); do listening "$SOCK" && return 0; sleep 0.05; done
-	cat "$T/d.log" >&2; return 1
-}
+# start_daemon [ARGS], teardown_daemon_checked: tests/lib/sup.bash
 
 # raw HEX_OR_TEXT: send bytes to the daemon, print the reply as hex.
 raw() {

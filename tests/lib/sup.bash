@@ -3,12 +3,13 @@
 # supervisor-engines.bats). The caller's setup() sets T (a private temp
 # dir), SOCK (a private socket name), DPID= and WPIDS=().
 
-# start_daemon: etmemd on $SOCK, its log in $T/d.log; waits for the socket.
+# start_daemon [ARGS]: etmemd on $SOCK (plus ARGS), its log in $T/d.log;
+# waits for the socket, shows the log if it never comes.
 start_daemon() {
-	ETMEMD_LOG_STDERR=1 etmemd -l 0 -s "$SOCK" 2>"$T/d.log" &
+	ETMEMD_LOG_STDERR=1 etmemd -l 0 -s "$SOCK" "$@" 2>"$T/d.log" &
 	DPID=$!
 	for _ in $(seq 100); do grep -q "@$SOCK\$" /proc/net/unix && return 0; sleep 0.05; done
-	return 1
+	cat "$T/d.log" >&2; return 1
 }
 
 # conf NAME < TEXT: a config file the daemon accepts (mode 0600); its path.
@@ -56,4 +57,17 @@ stop_daemon_and_workloads() {
 	fi
 	for w in "${WPIDS[@]}"; do kill "$w" 2>/dev/null; wait "$w" 2>/dev/null; done
 	return 0
+}
+
+# teardown_daemon_checked: stop the daemon, remove $T, and fail the test if a
+# sanitized build reported anything in the daemon's log ($T/d.log).
+teardown_daemon_checked() {
+	local san=0
+	if [ -n "$DPID" ] && kill -0 "$DPID" 2>/dev/null; then
+		kill -TERM "$DPID"; wait "$DPID" 2>/dev/null || true
+	fi
+	grep -qE 'AddressSanitizer|LeakSanitizer|runtime error' "$T/d.log" 2>/dev/null && san=1
+	[ "$san" -eq 0 ] || cat "$T/d.log" >&2
+	rm -rf "$T"
+	[ "$san" -eq 0 ]
 }
