@@ -82,3 +82,18 @@ no_kdamond() {
 	[ "$(cat /sys/kernel/mm/damon/admin/kdamonds/nr_kdamonds)" = 0 ] &&
 	    [ ! -e /run/etmem/damon.kdamond ]
 }
+
+# hugepages_reserve N: N free 2 MiB hugepages wanted on node0 and node1; the
+# counts found are kept for hugepages_restore (call it from the EXIT trap).
+HUGE_NR=hugepages/hugepages-2048kB/nr_hugepages
+hugepages_reserve() {
+	HUGE_SAVED0=$(cat /sys/devices/system/node/node0/$HUGE_NR)
+	HUGE_SAVED1=$(cat /sys/devices/system/node/node1/$HUGE_NR)
+	echo "$1" > /sys/devices/system/node/node0/$HUGE_NR
+	echo "$1" > /sys/devices/system/node/node1/$HUGE_NR
+}
+hugepages_restore() {
+	[ -n "${HUGE_SAVED0:-}" ] && echo "$HUGE_SAVED0" > /sys/devices/system/node/node0/$HUGE_NR
+	[ -n "${HUGE_SAVED1:-}" ] && echo "$HUGE_SAVED1" > /sys/devices/system/node/node1/$HUGE_NR
+	return 0
+}

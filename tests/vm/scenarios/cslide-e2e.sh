@@ -22,11 +22,9 @@ set -o pipefail
 HP=/sys/devices/system/node
 TOUCH=$ETMEM_TESTBIN/hugetlb-touch
 WL_PID=
-saved0= saved1=
 cleanup() {
 	[ -n "$WL_PID" ] && kill "$WL_PID" 2>/dev/null && wait "$WL_PID" 2>/dev/null
-	[ -n "$saved0" ] && echo "$saved0" > $HP/node0/hugepages/hugepages-2048kB/nr_hugepages
-	[ -n "$saved1" ] && echo "$saved1" > $HP/node1/hugepages/hugepages-2048kB/nr_hugepages
+	hugepages_restore
 }
 trap cleanup EXIT
 
@@ -38,10 +36,7 @@ if ! etmem-scan --help 2>&1 | grep -q -- --numa-node; then
 	skip "cslide-e2e" "etmem-scan has no --numa-node"
 	exit 0
 fi
-saved0=$(cat $HP/node0/hugepages/hugepages-2048kB/nr_hugepages)
-saved1=$(cat $HP/node1/hugepages/hugepages-2048kB/nr_hugepages)
-echo 16 > $HP/node0/hugepages/hugepages-2048kB/nr_hugepages
-echo 16 > $HP/node1/hugepages/hugepages-2048kB/nr_hugepages
+hugepages_reserve 16
 n0=$(cat $HP/node0/hugepages/hugepages-2048kB/nr_hugepages)
 n1=$(cat $HP/node1/hugepages/hugepages-2048kB/nr_hugepages)
 if [ "$n0" -ne 16 ] || [ "$n1" -ne 16 ]; then

@@ -18,11 +18,9 @@
 HP=/sys/devices/system/node
 TOUCH=$ETMEM_TESTBIN/hugetlb-touch
 WL_PID=
-saved0= saved1=
 cleanup() {
 	[ -n "$WL_PID" ] && kill "$WL_PID" 2>/dev/null && wait "$WL_PID" 2>/dev/null
-	[ -n "$saved0" ] && echo "$saved0" > $HP/node0/hugepages/hugepages-2048kB/nr_hugepages
-	[ -n "$saved1" ] && echo "$saved1" > $HP/node1/hugepages/hugepages-2048kB/nr_hugepages
+	hugepages_restore
 }
 trap cleanup EXIT
 
@@ -31,10 +29,7 @@ if [ ! -d $HP/node1 ]; then
 	exit 0
 fi
 # 16 hugepages (32 MiB) per node, reserved per node through sysfs.
-saved0=$(cat $HP/node0/hugepages/hugepages-2048kB/nr_hugepages)
-saved1=$(cat $HP/node1/hugepages/hugepages-2048kB/nr_hugepages)
-echo 16 > $HP/node0/hugepages/hugepages-2048kB/nr_hugepages
-echo 16 > $HP/node1/hugepages/hugepages-2048kB/nr_hugepages
+hugepages_reserve 16
 n0=$(cat $HP/node0/hugepages/hugepages-2048kB/nr_hugepages)
 n1=$(cat $HP/node1/hugepages/hugepages-2048kB/nr_hugepages)
 if [ "$n0" -ne 16 ] || [ "$n1" -ne 16 ]; then
