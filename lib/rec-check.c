@@ -70,19 +70,9 @@ etmr_encode(uint8_t *p, const struct etmr_item *it)
 		wr64(p + 16, x->time_ns);
 		break;
 	}
-	case ETMR_FRAME_ACCESS: {
-		const struct etmr_access *x = &it->u.access;
-
-		wr64(p + 0, x->start);
-		wr64(p + 8, x->npages);
-		wr32(p + 16, x->pid);
-		wr32(p + 20, x->count);
-		wr32(p + 24, x->age);
-		wr32(p + 28, x->flags);
-		wr16(p + 32, x->node);
-		p[34] = x->size;
+	case ETMR_FRAME_ACCESS:
+		etmr_encode_access(p, &it->u.access);
 		break;
-	}
 	case ETMR_FRAME_PERIOD: {
 		const struct etmr_period *x = &it->u.period;
 
@@ -97,19 +87,9 @@ etmr_encode(uint8_t *p, const struct etmr_item *it)
 		wr64(p + 56, x->swap_free_kb);
 		break;
 	}
-	case ETMR_FRAME_DECISION: {
-		const struct etmr_decision *x = &it->u.decision;
-
-		wr64(p + 0, x->start);
-		wr64(p + 8, x->npages);
-		wr64(p + 16, x->start_time);
-		wr32(p + 24, x->pid);
-		wr32(p + 28, x->score);
-		wr16(p + 32, x->node);
-		p[34] = x->size;
-		p[35] = x->action;
+	case ETMR_FRAME_DECISION:
+		etmr_encode_decision(p, &it->u.decision);
 		break;
-	}
 	case ETMR_FRAME_STAT: {
 		const struct etmr_stat *x = &it->u.stat;
 
@@ -165,19 +145,9 @@ etmr_decode(const uint8_t *p, uint16_t type, struct etmr_item *it)
 		x->time_ns = rd64(p + 16);
 		break;
 	}
-	case ETMR_FRAME_ACCESS: {
-		struct etmr_access *x = &it->u.access;
-
-		x->start = rd64(p + 0);
-		x->npages = rd64(p + 8);
-		x->pid = rd32(p + 16);
-		x->count = rd32(p + 20);
-		x->age = rd32(p + 24);
-		x->flags = rd32(p + 28);
-		x->node = rd16(p + 32);
-		x->size = p[34];
+	case ETMR_FRAME_ACCESS:
+		etmr_decode_access(p, &it->u.access);
 		break;
-	}
 	case ETMR_FRAME_PERIOD: {
 		struct etmr_period *x = &it->u.period;
 
@@ -192,19 +162,9 @@ etmr_decode(const uint8_t *p, uint16_t type, struct etmr_item *it)
 		x->swap_free_kb = rd64(p + 56);
 		break;
 	}
-	case ETMR_FRAME_DECISION: {
-		struct etmr_decision *x = &it->u.decision;
-
-		x->start = rd64(p + 0);
-		x->npages = rd64(p + 8);
-		x->start_time = rd64(p + 16);
-		x->pid = rd32(p + 24);
-		x->score = rd32(p + 28);
-		x->node = rd16(p + 32);
-		x->size = p[34];
-		x->action = p[35];
+	case ETMR_FRAME_DECISION:
+		etmr_decode_decision(p, &it->u.decision);
 		break;
-	}
 	case ETMR_FRAME_STAT: {
 		struct etmr_stat *x = &it->u.stat;
 
@@ -238,7 +198,9 @@ check_extent(uint64_t start, uint64_t npages, uint8_t size, uint32_t page_size,
 		snprintf(why, ETMR_WHY_MAX, "npages is 0");
 		return -1;
 	}
-	if (start % bytes != 0) {
+	/* bytes is a power of two (page_size is one, checked by the header),
+	 * so a mask is the remainder: no 64-bit division per item. */
+	if ((start & (bytes - 1)) != 0) {
 		snprintf(why, ETMR_WHY_MAX, "start 0x%llx is not aligned to %s",
 		    (unsigned long long)start, etmr_size_name(size));
 		return -1;
@@ -306,6 +268,28 @@ check_stat(const struct etmr_stat *s, char *why)
 }
 
 int
+etmr_check_access(const struct etmr_access *a, uint32_t page_size, char *why)
+{
+	if (etmr_access_ok(a, page_size))
+		return 0;
+	if (check_flags(a->flags, why) != 0)
+		return -1;
+	return check_extent(a->start, a->npages, a->size, page_size, why);
+}
+
+int
+etmr_check_decision(const struct etmr_decision *d, uint32_t page_size, char *why)
+{
+	if (etmr_decision_ok(d, page_size))
+		return 0;
+	if (d->action < ETMR_ACT_SWAP || d->action > ETMR_ACT_PROMOTE) {
+		snprintf(why, ETMR_WHY_MAX, "bad action %u (1..3)", d->action);
+		return -1;
+	}
+	return check_extent(d->start, d->npages, d->size, page_size, why);
+}
+
+int
 etmr_check_item(const struct etmr_item *it, uint32_t page_size, char *why)
 {
 	switch (it->type) {
@@ -346,22 +330,10 @@ etmr_check_item(const struct etmr_item *it, uint32_t page_size, char *why)
 		}
 		return 0;
 	}
-	case ETMR_FRAME_ACCESS: {
-		const struct etmr_access *a = &it->u.access;
-
-		if (check_flags(a->flags, why) != 0)
-			return -1;
-		return check_extent(a->start, a->npages, a->size, page_size, why);
-	}
-	case ETMR_FRAME_DECISION: {
-		const struct etmr_decision *d = &it->u.decision;
-
-		if (d->action < ETMR_ACT_SWAP || d->action > ETMR_ACT_PROMOTE) {
-			snprintf(why, ETMR_WHY_MAX, "bad action %u (1..3)", d->action);
-			return -1;
-		}
-		return check_extent(d->start, d->npages, d->size, page_size, why);
-	}
+	case ETMR_FRAME_ACCESS:
+		return etmr_check_access(&it->u.access, page_size, why);
+	case ETMR_FRAME_DECISION:
+		return etmr_check_decision(&it->u.decision, page_size, why);
 	case ETMR_FRAME_STAT:
 		return check_stat(&it->u.stat, why);
 	default:

@@ -22,7 +22,9 @@
 #include "err.h"
 #include "rec-wire.h"
 
-#define IN_BUF_SIZE (64u * 1024u)
+/* 256 KiB: a quarter of the pipe etmr_pipe_grow asks for, so one read
+ * takes many frames and a stage wakes its writer less often. */
+#define IN_BUF_SIZE (256u * 1024u)
 
 struct etmr_reader {
 	int fd;
@@ -248,6 +250,62 @@ bin_skip(struct etmr_reader *r, uint64_t off, uint16_t type, uint32_t len,
 	return 0;
 }
 
+/* The payload of len bytes: in place when the input buffer holds all of it
+ * (the common case: no copy), else gathered into r->payload. */
+static const uint8_t *
+payload(struct etmr_reader *r, uint64_t off, const char *what, uint32_t len,
+    struct err *e)
+{
+	ssize_t got;
+
+	if (r->len - r->pos >= len) {
+		const uint8_t *p = r->in + r->pos;
+
+		r->pos += len;
+		r->off += len;
+		return p;
+	}
+	if (grow((void **)&r->payload, &r->payload_cap, len, e) != 0)
+		return NULL;
+	if ((got = take(r, r->payload, len, e)) < 0)
+		return NULL;
+	if ((size_t)got < len) {
+		bin_err(r, e, off, what, "truncated payload (%zd of %u bytes)", got,
+		    len);
+		return NULL;
+	}
+	return r->payload;
+}
+
+/* Decode and check n ACCESS or DECISION items straight into r->items (the
+ * bulk of every stream: no union, no per-item copy). The index of the first
+ * bad item with why set, or n. */
+static size_t
+bin_hot(struct etmr_reader *r, uint16_t type, const uint8_t *p, size_t n,
+    char *why)
+{
+	if (type == ETMR_FRAME_ACCESS) {
+		struct etmr_access *a = r->items;
+
+		for (size_t i = 0; i < n; i++) {
+			etmr_decode_access(p + i * ETMR_ACCESS_WIRE_SIZE, &a[i]);
+			if (!etmr_access_ok(&a[i], r->h.page_size) &&
+			    etmr_check_access(&a[i], r->h.page_size, why) != 0)
+				return i;
+		}
+		return n;
+	}
+	struct etmr_decision *d = r->items;
+
+	for (size_t i = 0; i < n; i++) {
+		etmr_decode_decision(p + i * ETMR_DECISION_WIRE_SIZE, &d[i]);
+		if (!etmr_decision_ok(&d[i], r->h.page_size) &&
+		    etmr_check_decision(&d[i], r->h.page_size, why) != 0)
+			return i;
+	}
+	return n;
+}
+
 static int
 bin_read(struct etmr_reader *r, struct etmr_frame *f, struct err *e)
 {
@@ -257,9 +315,10 @@ bin_read(struct etmr_reader *r, struct etmr_frame *f, struct err *e)
 
 	for (;;) {
 		uint64_t off = r->off;
+		const uint8_t *p;
 		uint16_t type;
 		uint32_t len;
-		size_t ws, n;
+		size_t ws, n, bad;
 		ssize_t got;
 
 		if ((got = take(r, fh, sizeof(fh), e)) < 0)
@@ -293,20 +352,22 @@ bin_read(struct etmr_reader *r, struct etmr_frame *f, struct err *e)
 			    "multiple of %zu", len, ws);
 		if (!etmr_is_item(type) && len != ws)
 			return bin_err(r, e, off, what, "length %u is not %zu", len, ws);
-		if (grow((void **)&r->payload, &r->payload_cap, len, e) != 0)
+		if ((p = payload(r, off, what, len, e)) == NULL)
 			return -1;
-		if ((got = take(r, r->payload, len, e)) < 0)
-			return -1;
-		if ((size_t)got < len)
-			return bin_err(r, e, off, what, "truncated payload (%zd of %u "
-			    "bytes)", got, len);
 		n = len / ws;
 		frame_begin(f, type, off);
 		if (etmr_is_item(type) &&
 		    grow(&r->items, &r->items_cap, n * item_struct_size(type), e) != 0)
 			return -1;
+		if (type == ETMR_FRAME_ACCESS || type == ETMR_FRAME_DECISION) {
+			if ((bad = bin_hot(r, type, p, n, why)) < n)
+				return bin_err(r, e, off + ETMR_FRAME_HDR_SIZE + bad * ws,
+				    what, "item %zu: %s", bad, why);
+			frame_finish(r, f, NULL, n);
+			return 1;
+		}
 		for (size_t i = 0; i < n; i++) {
-			etmr_decode(r->payload + i * ws, type, &it);
+			etmr_decode(p + i * ws, type, &it);
 			if (etmr_check_item(&it, r->h.page_size, why) != 0)
 				return bin_err(r, e, off + ETMR_FRAME_HDR_SIZE + i * ws,
 				    what, "item %zu: %s", i, why);
@@ -509,6 +570,7 @@ etmr_reader_open(int fd, const char *name, struct err *e)
 		return NULL;
 	}
 	r->fd = fd;
+	etmr_pipe_grow(fd);
 	r->name = strdup(name != NULL ? name : "<input>");
 	if (r->name == NULL) {
 		err_set(e, EX_OSERR, errno, "cannot allocate a reader");
