@@ -41,6 +41,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sysexits.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "err.h"
@@ -102,6 +103,28 @@ marker_path(char *buf, size_t len, int dir_only)
 	return n < 0 || (size_t)n >= len ? -1 : 0;
 }
 
+/*
+ * DAMON sysfs takes its one global mutex with a trylock in several
+ * handlers (kdamond state writes, pid reads, ...) and answers EBUSY while
+ * kdamond's own callback or another reader holds it. That is contention,
+ * not refusal: retry for a while (under TCG a callback can hold it for
+ * tens of milliseconds) before calling DAMON unavailable. The VM lane saw
+ * both: a state write (exit 69) and a pid read (exit 74) failing once.
+ */
+#define DAMON_BUSY_TRIES 200
+#define DAMON_BUSY_WAIT_NS (10 * 1000 * 1000)
+
+static int
+busy_wait(int attempt)
+{
+	struct timespec ts = { 0, DAMON_BUSY_WAIT_NS };
+
+	if (attempt + 1 >= DAMON_BUSY_TRIES)
+		return 0;
+	nanosleep(&ts, NULL);
+	return 1;
+}
+
 /* Write value to the sysfs file KD-relative fmt. O_TRUNC: sysfs ignores it,
  * and a fixture tree of regular files then holds exactly the last value. */
 static int
@@ -121,17 +144,22 @@ dwrite(struct err *e, const char *value, const char *fmt, ...)
 	va_end(ap);
 	if (sysfs_path(path, sizeof path, "%s", rel) < 0)
 		return err_set(e, EX_SOFTWARE, ENAMETOOLONG, "path too long: %s", rel);
-	fd = open(path, O_WRONLY | O_TRUNC | O_CLOEXEC);
-	if (fd < 0) {
-		saved = errno;
-		return err_set(e, saved == EACCES || saved == EPERM ? EX_NOPERM :
-		    EX_UNAVAILABLE, saved, "cannot open '%s' for writing", path);
+	for (int attempt = 0;; attempt++) {
+		fd = open(path, O_WRONLY | O_TRUNC | O_CLOEXEC);
+		if (fd < 0) {
+			saved = errno;
+			return err_set(e, saved == EACCES || saved == EPERM ?
+			    EX_NOPERM : EX_UNAVAILABLE, saved, "cannot open '%s' "
+			    "for writing", path);
+		}
+		do
+			n = write(fd, value, len);
+		while (n < 0 && errno == EINTR);
+		saved = n < 0 ? errno : EIO;
+		close(fd);
+		if (!(n < 0 && saved == EBUSY && busy_wait(attempt)))
+			break;
 	}
-	do
-		n = write(fd, value, len);
-	while (n < 0 && errno == EINTR);
-	saved = n < 0 ? errno : EIO;
-	close(fd);
 	if (n < 0 || (size_t)n != len)
 		return err_set(e, saved == EBUSY ? EX_UNAVAILABLE : EX_OSERR, saved,
 		    "cannot write '%s' to '%s'", value, path);
@@ -170,7 +198,11 @@ dread(char *buf, size_t len, struct err *e, const char *fmt, ...)
 	va_end(ap);
 	if (sysfs_path(path, sizeof path, "%s", rel) < 0)
 		return err_set(e, EX_SOFTWARE, ENAMETOOLONG, "path too long: %s", rel);
-	n = procfs_read_file(path, buf, len, e);
+	for (int attempt = 0;; attempt++) {
+		n = procfs_read_file(path, buf, len, e);
+		if (!(n < 0 && e->errnum == EBUSY && busy_wait(attempt)))
+			break;
+	}
 	if (n < 0)
 		return -1;
 	while (n > 0 && (buf[n - 1] == '\n' || buf[n - 1] == ' '))
