@@ -250,14 +250,23 @@ bin_skip(struct etmr_reader *r, uint64_t off, uint16_t type, uint32_t len,
 	return 0;
 }
 
-/* The payload of len bytes: in place when the input buffer holds all of it
- * (the common case: no copy), else gathered into r->payload. */
+/* The payload of len bytes: in place in the input buffer whenever it fits
+ * there (reading on until it is all in; a frame that straddles the end of
+ * one read is the common case on a pipe), else, for frames larger than the
+ * buffer, gathered into r->payload. */
 static const uint8_t *
 payload(struct etmr_reader *r, uint64_t off, const char *what, uint32_t len,
     struct err *e)
 {
 	ssize_t got;
+	int rc;
 
+	while (len <= sizeof(r->in) && r->len - r->pos < len)
+		if ((rc = fill(r, e)) <= 0) {
+			if (rc < 0)
+				return NULL;
+			break;   /* EOF: take() below reports the truncation */
+		}
 	if (r->len - r->pos >= len) {
 		const uint8_t *p = r->in + r->pos;
 

@@ -24,13 +24,14 @@
 #define ETMR_LINE_MAX 4096u     /* text line bound, newline included */
 #define ETMR_OUT_FLUSH (64u * 1024u) /* writer pushes its buffer past this */
 
-/* Pipe capacity the reader and writer ask for (best effort). A 64 KiB pipe
- * hands over 16 pages at a time, and every handover between two stages on
- * different CPUs costs a wake-up that, at a few hundred MB/s, weighs more
- * than the decoding (bench/pipeline.sh: 0.35 s vs 0.20 s for 200 MB). Past
- * 256 KiB nothing more was gained; it is well under the 1 MiB an
- * unprivileged process may ask for (/proc/sys/fs/pipe-max-size). */
-#define ETMR_PIPE_SIZE (256 * 1024)
+/* Pipe capacity the reader and writer ask for (best effort). Each
+ * handover between two stages on different CPUs costs a wake-up and, at a
+ * few hundred MB/s, weighs more than the decoding. bench/pipeline.sh (5 M
+ * records, 2 CPUs): 64 KiB 0.56x of one process, 256 KiB 0.82-0.87x,
+ * 1 MiB 0.86-0.87x. 1 MiB is what an unprivileged process may ask for
+ * (/proc/sys/fs/pipe-max-size); past its pipe-user-pages-soft share the
+ * kernel refuses, and the pipe keeps its size. */
+#define ETMR_PIPE_SIZE (1024 * 1024)
 
 /* One item or marker, decoded. */
 struct etmr_item {

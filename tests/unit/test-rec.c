@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/wait.h>
 #include <sysexits.h>
 #include <unistd.h>
 
@@ -813,6 +814,100 @@ test_rec__streaming_pipe(void)
 	}
 }
 
+/* Feed `n` bytes of p into a pipe from a child in chunks of 1, 7, 4093,
+ * ... bytes (a frame straddles many reads), convert what the reader makes
+ * of it to `form` into out. The child's exit is checked by the caller. */
+static pid_t
+dribble(const char *p, size_t n, int *rfd)
+{
+	static const size_t chunk[] = { 1, 7, 4093, 65536, 3 };
+	int fds[2];
+	pid_t pid;
+
+	if (pipe(fds) != 0)
+		return -1;
+	if ((pid = fork()) == 0) {
+		size_t off = 0;
+
+		close(fds[0]);
+		for (size_t i = 0; off < n; i++) {
+			size_t k = chunk[i % 5] < n - off ? chunk[i % 5] : n - off;
+
+			if (write(fds[1], p + off, k) != (ssize_t)k)
+				_exit(1);
+			off += k;
+		}
+		_exit(0);
+	}
+	close(fds[1]);
+	*rfd = fds[0];
+	return pid;
+}
+
+/* A stream that arrives a few bytes at a time decodes exactly as the same
+ * bytes read from a file; and a frame cut short at EOF on a pipe is named
+ * with its offset, as from a file. */
+static void
+test_rec__dribbled_pipe(void)
+{
+	int src = memfd(), want = memfd(), got = memfd(), rfd, status;
+	char *ps, *pw, *pg;
+	size_t ns, nw, ng;
+	struct err e = { 0 };
+	pid_t pid;
+
+	CHECK(write_sample(src, ETMR_FORM_BINARY) == 0);
+	lseek(src, 0, SEEK_SET);
+	CHECK(convert(src, want, ETMR_FORM_TEXT, &e) == 0);
+	ps = slurp(src, &ns);
+	pw = slurp(want, &nw);
+	CHECK(ps != NULL && pw != NULL);
+	if (ps == NULL || pw == NULL)
+		goto out;
+	alarm(20);
+	CHECK((pid = dribble(ps, ns, &rfd)) > 0);
+	CHECK(convert(rfd, got, ETMR_FORM_TEXT, &e) == 0);
+	CHECK(waitpid(pid, &status, 0) == pid && status == 0);
+	close(rfd);
+	pg = slurp(got, &ng);
+	CHECK(pg != NULL && ng == nw && memcmp(pg, pw, nw) == 0);
+	free(pg);
+
+	/* Cut inside the second ACCESS frame's payload. Frames start after
+	 * the header (its length at byte 6): type u16, 2 bytes, length u32. */
+	size_t first = 0, cut, seen = 0;
+
+	for (size_t i = (uint8_t)ps[6] | (size_t)(uint8_t)ps[7] << 8; i + 8 <= ns;) {
+		uint32_t type = (uint8_t)ps[i] | (uint32_t)(uint8_t)ps[i + 1] << 8;
+		uint32_t len = (uint8_t)ps[i + 4] | (uint32_t)(uint8_t)ps[i + 5] << 8 |
+		    (uint32_t)(uint8_t)ps[i + 6] << 16 |
+		    (uint32_t)(uint8_t)ps[i + 7] << 24;
+
+		if (type == ETMR_FRAME_ACCESS && ++seen == 2) {
+			first = i;
+			break;
+		}
+		i += 8 + len;
+	}
+	cut = first + 8 + 1000;
+	CHECK(first > 0 && cut < ns);
+	CHECK((pid = dribble(ps, cut, &rfd)) > 0);
+	CHECK(convert(rfd, got, ETMR_FORM_TEXT, &e) == -1);
+	CHECK(waitpid(pid, &status, 0) == pid && status == 0);
+	close(rfd);
+	CHECK_EQ_U(e.code, EX_DATAERR);
+	char where[64];
+	snprintf(where, sizeof where, "byte %zu: ACCESS frame", first);
+	CHECK(strstr(e.msg, where) != NULL && strstr(e.msg, "truncated payload"));
+	alarm(0);
+out:
+	free(ps);
+	free(pw);
+	close(src);
+	close(want);
+	close(got);
+}
+
 static void
 test_rec__names(void)
 {
@@ -849,6 +944,7 @@ main(void)
 	RUN(test_rec__writer_epipe);
 	RUN(test_rec__period_flushes);
 	RUN(test_rec__streaming_pipe);
+	RUN(test_rec__dribbled_pipe);
 	RUN(test_rec__names);
 	return unit_done();
 }
