@@ -17,17 +17,20 @@
 #               the kernel's own fidelity.
 #   smaps       live on this host: etmem-scan --backend smaps on the running
 #               workload, unsplit (one VMA) and split (--vma-kib 1024).
-#   page_idle   not measured: this host has no page_idle, and a fixture needs
-#               a simulated kernel between mark and collect (the unit test
-#               tests/unit/test-scan-page-idle.c plays it by hand).
+#   page_idle   fixture lane, the same windows: bench/page-idle-window runs
+#               etmem-scan's page_idle backend (its real prepare and collect)
+#               on a pagemap + bitmap fixture and plays the kernel between
+#               them, clearing the idle bit of each touched page's PFN (a
+#               THP's head PFN). Neither this host nor the VM kernel has
+#               CONFIG_IDLE_PAGE_TRACKING.
 #   damon       not measured here: DAMON runs only in the VM lane, where the
 #               bench-damon-acc scenario scores it (tests/vm/scenarios/).
 # Output: one `accuracy backend=.. pattern=.. ...` line per run on stdout
 # (recall/precision of the cold set, averaged over periods; found_after = the
 # first period whose recall >= 0.9; for phase, refound_after = periods after
 # the hot set moved until recall >= 0.9 again). Per-period lines on stderr.
-# ETMEM_ACC_KEEP=DIR keeps each idle_pages capture there as
-# idle_pages-PATTERN.etmr (text ETMR). Exit 0 unless a tool failed; no threshold is asserted here (see
+# ETMEM_ACC_KEEP=DIR keeps each fixture lane's capture there as
+# BACKEND-PATTERN.etmr (text ETMR). Exit 0 unless a tool failed; no threshold is asserted here (see
 # tests/bats/accuracy.bats).
 set -u
 B=${1:-build}
@@ -36,13 +39,14 @@ HERE=$(cd "$(dirname "$0")" && pwd)
 BIN=$B/bin
 WG=$B/bench/workload-gen
 GEN=$B/tests/gen-idle-pages
+PIW=$B/bench/page-idle-window
 SCORE=$HERE/acc-score.awk
 T=$(mktemp -d /tmp/etmem-acc.XXXXXX)
 trap 'rm -rf "$T"' EXIT INT TERM
 SIZE=32
 DUR=3
 [ "$QUICK" = --quick ] && { SIZE=16; DUR=1.5; }
-for f in "$WG" "$GEN" "$BIN/etmem-scan" "$BIN/etmem-rank"; do
+for f in "$WG" "$GEN" "$PIW" "$BIN/etmem-scan" "$BIN/etmem-rank"; do
 	[ -x "$f" ] || { echo "accuracy: missing $f (run make first)" >&2; exit 66; }
 done
 
@@ -103,10 +107,22 @@ tokens() {
 	}' "$1"
 }
 
-# idle_pages fixture lane for one pattern.
-acc_idle_pages() {
-	pat=$1; shift
-	d=$T/ip-$pat; mkdir -p "$d"
+# The ACCESS lines one fixture backend ($1: idle_pages or page_idle) gives
+# for one window's tokens ($2).
+window_access() {
+	case $1 in
+	idle_pages)
+		"$GEN" - < "$2" > "$2.cap" &&
+		    "$BIN/etmem-scan" --decode-idle-pages "$2.cap" --address "$base" --text ;;
+	page_idle)
+		"$PIW" --pid "$wpid" - < "$2" ;;
+	esac
+}
+
+# A fixture lane (idle_pages or page_idle) for one pattern.
+acc_fixture() {
+	be=$1; pat=$2; shift 2
+	d=$T/$be-$pat; mkdir -p "$d"
 	"$WG" --pattern "$pat" --size $SIZE --duration $DUR --window-ms 250 \
 	    --truth "$d/truth" "$@" > "$d/out" || return 1
 	parse_ready "$d/out"
@@ -114,14 +130,14 @@ acc_idle_pages() {
 	# Split the truth into windows; window k becomes period k.
 	awk -v d="$d" '$1 == "W" { n++ } n { print > (d "/win." n) }' "$d/truth"
 	{
-		echo "ETMR 1 page_size=4096 backend=idle_pages host=fixture start_ns=0"
+		echo "ETMR 1 page_size=4096 backend=$be host=fixture start_ns=0"
 		k=1
 		while [ -f "$d/win.$k" ]; do
 			tns=$(sed -n '1s/.* t_ns=\([0-9]*\).*/\1/p' "$d/win.$k")
-			tokens "$d/win.$k" $thp | "$GEN" - > "$d/cap.$k" || return 1
+			tokens "$d/win.$k" $thp > "$d/tok.$k" || return 1
 			echo "ROUND period=$k round=1 loop=1 time_ns=$tns"
-			"$BIN/etmem-scan" --decode-idle-pages "$d/cap.$k" --address "$base" --text |
-			    awk -v pid="$wpid" '$1 == "A" { $2 = pid; print }'
+			window_access "$be" "$d/tok.$k" > "$d/acc.$k" || return 1
+			awk -v pid="$wpid" '$1 == "A" { $2 = pid; print }' "$d/acc.$k"
 			echo "PERIOD period=$k rounds=1 time_ns=$tns mem_total_kb=0 mem_free_kb=0 mem_available_kb=0 swap_cached_kb=0 swap_total_kb=0 swap_free_kb=0"
 			k=$((k + 1))
 		done
@@ -129,11 +145,11 @@ acc_idle_pages() {
 	} > "$d/stream" || return 1
 	"$BIN/etmem-rank" slide -T 1 --text < "$d/stream" > "$d/dec" || return 1
 	# Keep the capture for the policy simulator (bench/run.sh).
-	[ -n "${ETMEM_ACC_KEEP:-}" ] && cp "$d/stream" "$ETMEM_ACC_KEEP/idle_pages-$pat.etmr"
+	[ -n "${ETMEM_ACC_KEEP:-}" ] && cp "$d/stream" "$ETMEM_ACC_KEEP/$be-$pat.etmr"
 	awk -f "$SCORE" -v base="$base" -v pages="$pages" -v stride="$stride" \
 	    -v pid="$wpid" "$d/truth" "$d/dec" > "$d/score"
-	sed "s/^/# idle_pages $pat: /" "$d/score" >&2
-	summarize "backend=idle_pages pattern=$pat" < "$d/score"
+	sed "s/^/# $be $pat: /" "$d/score" >&2
+	summarize "backend=$be pattern=$pat" < "$d/score"
 }
 
 # smaps, live on this host, for one pattern (extra args go to workload-gen).
@@ -156,17 +172,18 @@ acc_smaps() {
 
 echo "# accuracy: arena $SIZE MiB, 250 ms periods, $DUR s per run, T=1 loop=1; $(uname -r), $(nproc) cpus" >&2
 [ $# -gt 2 ] && { shift 2; CASES=$*; } ||
-	CASES="idle_pages:fixed idle_pages:zipf idle_pages:phase idle_pages:thp idle_pages:fork smaps:fixed smaps:fixed-split smaps:zipf-split smaps:phase-split page_idle damon"
+	CASES="idle_pages:fixed idle_pages:zipf idle_pages:phase idle_pages:thp idle_pages:fork page_idle:fixed page_idle:zipf page_idle:phase page_idle:thp smaps:fixed smaps:fixed-split smaps:zipf-split smaps:phase-split damon"
 rc=0
 for c in $CASES; do
 	case $c in
-	idle_pages:zipf) acc_idle_pages zipf --rate 20000 ;;
-	idle_pages:*) acc_idle_pages "${c#*:}" ;;
+	idle_pages:zipf) acc_fixture idle_pages zipf --rate 20000 ;;
+	idle_pages:*) acc_fixture idle_pages "${c#*:}" ;;
+	page_idle:zipf) acc_fixture page_idle zipf --rate 20000 ;;
+	page_idle:*) acc_fixture page_idle "${c#*:}" ;;
 	smaps:fixed) acc_smaps fixed fixed ;;
 	smaps:fixed-split) acc_smaps fixed-split fixed --vma-kib 1024 ;;
 	smaps:zipf-split) acc_smaps zipf-split zipf --rate 20000 --vma-kib 1024 ;;
 	smaps:phase-split) acc_smaps phase-split phase --duration "$DUR" --vma-kib 1024 ;;
-	page_idle) echo "accuracy backend=page_idle skipped=no-page_idle-on-host-and-no-fixture-kernel" ;;
 	damon) echo "accuracy backend=damon skipped=vm-lane-only(scenario bench-damon-acc)" ;;
 	*) echo "accuracy: unknown case '$c'" >&2; false ;;
 	esac || { echo "accuracy case=$c error=failed"; rc=1; }
