@@ -9,6 +9,8 @@
 #           written to memory.reclaim (MGLRU on this kernel)
 #   damon_reclaim  the built-in DAMON_RECLAIM module (paddr, whole RAM),
 #           quota_sz = the budget per 60 s, min_age 2 s, watermarks open
+#   damon_sysfs_reclaim  the same scheme through DAMON sysfs (the module
+#           applies nothing on this kernel under TCG; see (d))
 # and measured the same way: arena pages swapped out right after the move
 # (pagemap, against the truth's hot set: hot taken / cold taken), the
 # workload's major faults from just before the move to 3 s after it
@@ -168,6 +170,51 @@ else
 	else
 		check "damon_reclaim moved something out of the arena" [ "$(val out_bytes "$D")" -gt 0 ]
 	fi
+fi
+
+# (d) DAMON_RECLAIM's scheme through DAMON sysfs. The module above applies
+# nothing on this kernel under TCG, while the very same scheme written to
+# DAMON sysfs does: paddr over the biggest System RAM range, pageout of
+# regions with no access for min_age (2 s: 20 aggregations of 100 ms), the
+# budget per 60 s, oldest first (age weight only). A kdamond of our own,
+# removed afterwards.
+KD=/sys/kernel/mm/damon/admin/kdamonds
+if [ ! -d $KD ] || [ "$(cat $KD/nr_kdamonds)" != 0 ]; then
+	skip "damon_sysfs_reclaim" "DAMON sysfs missing or in use"
+else
+	start_wg damon_sysfs_reclaim || { notok "damon_sysfs_reclaim: workload starts"; exit 0; }
+	ram=$(grep "System RAM" /proc/iomem | sed 's/^ *//; s/ .*//' |
+	    while IFS=- read -r a b; do echo "$((0x$b + 1 - 0x$a)) $((0x$a)) $((0x$b + 1))"; done |
+	    sort -n | tail -1)
+	set -- $ram
+	C=$KD/0/contexts/0
+	S=$C/schemes/0
+	echo 1 > $KD/nr_kdamonds && echo 1 > $KD/0/contexts/nr_contexts &&
+	    echo paddr > $C/operations && echo 1 > $C/targets/nr_targets &&
+	    echo 1 > $C/targets/0/regions/nr_regions &&
+	    echo "$2" > $C/targets/0/regions/0/start && echo "$3" > $C/targets/0/regions/0/end &&
+	    echo 1 > $C/schemes/nr_schemes && echo pageout > $S/action &&
+	    echo 4096 > $S/access_pattern/sz/min &&
+	    echo 18446744073709551615 > $S/access_pattern/sz/max &&
+	    echo 0 > $S/access_pattern/nr_accesses/min && echo 0 > $S/access_pattern/nr_accesses/max &&
+	    echo 20 > $S/access_pattern/age/min && echo 4294967295 > $S/access_pattern/age/max &&
+	    echo "$budget" > $S/quotas/bytes && echo 60000 > $S/quotas/reset_interval_ms &&
+	    echo 0 > $S/quotas/weights/sz_permil && echo 0 > $S/quotas/weights/nr_accesses_permil &&
+	    echo 1 > $S/quotas/weights/age_permil
+	m0=$(majflt damon_sysfs_reclaim); t0=$(cs)
+	echo on > $KD/0/state
+	i=0 applied=0   # until the quota is used up or 15 s
+	while [ "$applied" -lt "$budget" ] && [ $i -lt 30 ]; do
+		i=$((i + 1)); sleep 0.5
+		echo update_schemes_stats > $KD/0/state
+		applied=$(cat $S/stats/sz_applied)
+	done
+	echo off > $KD/0/state; echo 0 > $KD/nr_kdamonds
+	t1=$(cs)
+	echo "# damon_sysfs_reclaim: region $2-$3, applied $applied B in $((i / 2)) s"
+	R=$(measure damon_sysfs_reclaim "$t0" "$t1" "$m0" "$applied")
+	echo "# $R"; echo "$R" >> bench-peers.txt
+	check "damon_sysfs_reclaim paged out something (sz_applied $applied)" [ "$applied" -gt 0 ]
 fi
 
 # Ratios etmem/peer.
