@@ -411,7 +411,11 @@ const struct rank_ops rank_slide = {
 "(pids, pids_gated, pages_seen, pages_hot, pages_cold, pages_decided,\n"
 "bytes_decided, decisions, tracker_bytes), then the PERIOD. Pages are\n"
 "tracked in flat arrays (about 1 byte per page at most, far less for\n"
-"uniform extents); a period needing more than 1 GiB of tracker is rejected.",
+"uniform extents); a period needing more than 1 GiB of tracker is rejected.\n"
+"\n"
+"Policy simulator: 'etmem-rank slide --sweep < capture' replays a capture\n"
+"under every T and prints bytes moved and predicted regret per setting\n"
+"('etmem-rank slide --sweep --help').",
 	.footer =
 "Exit status: 0 done (END written, also after SIGTERM or a STOP request),\n"
 "64 bad usage, 65 bad stream (message names the byte offset or line),\n"
