@@ -10,25 +10,13 @@
 #include <time.h>
 #include <unistd.h>
 
-/*
- * The classes are the base page and the two huge page levels above it: a
- * page table holds page_size / 8 entries, so a PMD maps page_size * entries
- * and a PUD that times entries again. With 4 KiB pages that is 4K, 2M and 1G,
- * the classes' names; with 64 KiB pages (arm64) it is 64K, 512M and 4T.
- */
+#include "rec-wire.h"
+
+/* rec-wire.h has the rule (etmr_class_bytes) and why. */
 uint64_t
 etmr_size_bytes(uint8_t size, uint32_t page_size)
 {
-	uint64_t entries = page_size / 8;
-
-	if (page_size == 0 || (page_size & (page_size - 1)) != 0 || page_size > 65536)
-		return 0;
-	switch (size) {
-	case ETMR_SIZE_4K: return page_size;
-	case ETMR_SIZE_2M: return (uint64_t)page_size * entries;
-	case ETMR_SIZE_1G: return (uint64_t)page_size * entries * entries;
-	default:           return 0;
-	}
+	return etmr_class_bytes(size, page_size);
 }
 
 const char *

@@ -158,18 +158,39 @@ etmr_decode_decision(const uint8_t *p, struct etmr_decision *x)
 	x->action = p[35];
 }
 
+/*
+ * Bytes of one page of size class `size` under base page `page_size`; 0 if
+ * either is bad. The classes are the base page and the two huge page levels
+ * above it: a page table holds page_size / 8 entries, so a PMD maps
+ * page_size * entries and a PUD that times entries again. With 4 KiB pages
+ * that is 4K, 2M and 1G, the classes' names; with 64 KiB pages (arm64) 64K,
+ * 512M and 4T. The one definition: etmr_size_bytes() (public) is this, and
+ * the per-item fast path below inlines it.
+ */
+static inline uint64_t
+etmr_class_bytes(uint8_t size, uint32_t page_size)
+{
+	uint64_t ps = page_size, entries = ps / 8;
+
+	if (ps == 0 || (ps & (ps - 1)) != 0 || ps > 65536)
+		return 0;
+	switch (size) {
+	case ETMR_SIZE_4K: return ps;
+	case ETMR_SIZE_2M: return ps * entries;
+	case ETMR_SIZE_1G: return ps * entries * entries;
+	default:           return 0;
+	}
+}
+
 /* The common case of the extent rule of rec-check.c (check_extent), cheap
  * enough to run on every item: 1 if the extent is certainly valid. 0 sends
  * the caller to the full check, which finds and words the reason. */
 static inline int
 etmr_extent_ok(uint64_t start, uint64_t npages, uint8_t size, uint32_t page_size)
 {
-	uint64_t ps = page_size, e = ps / 8, bytes, len, end;
+	uint64_t bytes = etmr_class_bytes(size, page_size), len, end;
 
-	if (size > ETMR_SIZE_1G || ps < 4096 || ps > 65536 || (ps & (ps - 1)) != 0)
-		return 0;
-	bytes = size == ETMR_SIZE_4K ? ps : size == ETMR_SIZE_2M ? ps * e : ps * e * e;
-	return npages != 0 && (start & (bytes - 1)) == 0 &&
+	return bytes != 0 && npages != 0 && (start & (bytes - 1)) == 0 &&
 	    !__builtin_mul_overflow(npages, bytes, &len) &&
 	    !__builtin_add_overflow(start, len, &end);
 }

@@ -105,8 +105,9 @@ close_batch(struct etmr_writer *w, struct err *e)
 	return w->olen >= ETMR_OUT_FLUSH ? push(w, e) : 0;
 }
 
-/* Room for one more item of `type` (ws wire bytes) in the batch (closing the open batch if
- * it is of another type or full); NULL if that close failed. */
+/* Room for one more item of `type` (ws wire bytes) in the batch, closing
+ * the open batch first if it is of another type or full; NULL if that close
+ * failed. */
 static inline uint8_t *
 batch_slot(struct etmr_writer *w, uint16_t type, size_t ws, struct err *e)
 {
