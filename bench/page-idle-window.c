@@ -71,16 +71,14 @@ cleanup(pid_t pid)
 static int
 mkdirs(pid_t pid)
 {
-	static const char *dirs[] = { "proc", NULL, "sys", "sys/kernel",
+	char pid_dir[32], p[256];
+	const char *dirs[] = { "proc", pid_dir, "sys", "sys/kernel",
 		"sys/kernel/mm", "sys/kernel/mm/page_idle" };
-	char p[256], rel[64];
 
-	for (size_t i = 0; i < sizeof dirs / sizeof dirs[0]; i++) {
-		snprintf(rel, sizeof rel, "proc/%d", (int)pid);
-		if (at(p, sizeof p, dirs[i] ? dirs[i] : rel) < 0 ||
-		    mkdir(p, 0755) < 0)
+	snprintf(pid_dir, sizeof pid_dir, "proc/%d", (int)pid);
+	for (size_t i = 0; i < sizeof dirs / sizeof dirs[0]; i++)
+		if (at(p, sizeof p, dirs[i]) < 0 || mkdir(p, 0755) < 0)
 			return -1;
-	}
 	return 0;
 }
 
@@ -132,9 +130,9 @@ build(const struct gen_units *g, pid_t pid, struct etmr_vma **vmas,
 			return -1;
 		}
 		if (u->type == 0 || u->type == 1)   /* A or M: accessed */
-			(*clear)[(*nclear)++] = pfn_of(u, n4k, n2m, 0);
-		if (pfn_of(u, n4k, n2m, pages - 1) > *max_pfn)
-			*max_pfn = pfn_of(u, n4k, n2m, pages - 1);
+			(*clear)[(*nclear)++] = e[0] & ~PRESENT;
+		if ((e[pages - 1] & ~PRESENT) > *max_pfn)
+			*max_pfn = e[pages - 1] & ~PRESENT;
 		if (v == NULL || v->end != u->addr) {
 			v = &(*vmas)[(*nvmas)++];
 			v->start = u->addr;
