@@ -6,6 +6,7 @@
  * frame). Streams live in memfds so the real fd paths are exercised.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,6 +17,7 @@
 
 #include "etmem/record.h"
 #include "err.h"
+#include "rec-wire.h"
 #include "unit.h"
 
 #define NACC 2500   /* > 2 * ETMR_BATCH_MAX: three ACCESS frames */
@@ -749,6 +751,36 @@ test_rec__writer_epipe(void)
 	signal(SIGPIPE, SIG_DFL);
 }
 
+/* A reader or a writer on a pipe grows it to ETMR_PIPE_SIZE (as root;
+ * the unprivileged limits would let the kernel refuse). */
+static void
+test_rec__pipe_grown(void)
+{
+	struct etmr_header h = test_header();
+	struct etmr_reader *r;
+	struct etmr_writer *w;
+	int p[2], q[2];
+
+	CHECK(pipe(p) == 0 && pipe(q) == 0);
+	CHECK(fcntl(p[1], F_GETPIPE_SZ) < ETMR_PIPE_SIZE);
+	w = etmr_writer_open(p[1], ETMR_FORM_BINARY, &h, NULL);
+	CHECK(w != NULL);
+	if (geteuid() == 0)
+		CHECK_EQ_U(fcntl(p[1], F_GETPIPE_SZ), ETMR_PIPE_SIZE);
+	CHECK(etmr_writer_close(w, NULL) == 0);
+	/* the reader side, on a pipe that already holds a header */
+	CHECK(write(q[1], "ETMR 1\n", 7) == 7);
+	close(q[1]);
+	r = etmr_reader_open(q[0], "pipe", NULL);
+	CHECK(r != NULL);
+	if (geteuid() == 0)
+		CHECK_EQ_U(fcntl(q[0], F_GETPIPE_SZ), ETMR_PIPE_SIZE);
+	etmr_reader_close(r);
+	close(p[0]);
+	close(p[1]);
+	close(q[0]);
+}
+
 /* PERIOD reaches the fd at once; items alone stay buffered. */
 static void
 test_rec__period_flushes(void)
@@ -945,6 +977,7 @@ main(void)
 	RUN(test_rec__period_flushes);
 	RUN(test_rec__streaming_pipe);
 	RUN(test_rec__dribbled_pipe);
+	RUN(test_rec__pipe_grown);
 	RUN(test_rec__names);
 	return unit_done();
 }
